@@ -1,0 +1,1 @@
+"""Radicado: an open-source service desk for Latin America."""

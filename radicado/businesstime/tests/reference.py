@@ -1,0 +1,172 @@
+"""A slow, obviously correct reference for business time: it walks the clock minute by minute.
+
+It reads the calendar JSON itself (it shares no code with the package) and decides whether
+each UTC minute is open by converting it to the local wall clock and checking the literal
+rule: some interval of that local date, or of the day before (an interval that runs past
+midnight), contains the wall-clock reading. Deadlines and elapsed time then come from
+walking forward one minute (or less, at a start or pause boundary) at a time.
+
+Assumes UTC offsets and DST changes fall on whole minutes, which holds for every zone and
+year the tests use, so each UTC minute is wholly open or wholly closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Span = tuple[int, int]  # [start, end) in epoch seconds
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class ReferenceCalendar:
+    """Answers business-time questions by brute force; instants are epoch seconds."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.zone = ZoneInfo(data["timezone"])
+        self.versions: list[tuple[date | None, dict[str, Any]]] = [(None, data["week"])]
+        for version in data.get("schedules", []):
+            effective = date.fromisoformat(version["effective_from"])
+            self.versions.append((effective, version["week"]))
+        self.source = data.get("holidays")
+        self.closed = {date.fromisoformat(d) for d in data.get("closed_dates", [])}
+        self.open_dates = {
+            date.fromisoformat(day): spans
+            for day, spans in data.get("open_dates", {}).items()
+        }
+        self.is_open_minute = lru_cache(maxsize=None)(self._is_open_minute)
+
+    def is_holiday(self, day: date) -> bool:
+        if self.source is None:
+            return False
+        found = holidays.country_holidays(
+            self.source["country"],
+            subdiv=self.source.get("subdivision"),
+            years=day.year,
+            language="es",
+        )
+        return day in found
+
+    def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
+        """Return the naive local wall-clock intervals that start on ``day``."""
+        if day in self.open_dates:
+            raw = self.open_dates[day]
+        elif day in self.closed or self.is_holiday(day):
+            raw = []
+        else:
+            week = self.versions[0][1]
+            for effective, candidate in self.versions[1:]:
+                if effective is not None and effective <= day:
+                    week = candidate
+            raw = week.get(WEEKDAY_KEYS[day.weekday()], [])
+        midnight = datetime.combine(day, time())
+        result = []
+        for start_text, end_text in raw:
+            start, end = _minutes(start_text), _minutes(end_text)
+            if end <= start:
+                end += 1440  # runs past midnight
+            result.append(
+                (midnight + timedelta(minutes=start), midnight + timedelta(minutes=end))
+            )
+        return result
+
+    def wall_clock(self, second: int) -> datetime:
+        return datetime.fromtimestamp(second, self.zone).replace(tzinfo=None)
+
+    def owner_days(self, minute: int) -> list[date]:
+        """Return the local dates whose intervals contain the wall clock of ``minute``."""
+        wall = self.wall_clock(minute * 60)
+        owners = []
+        for day in (wall.date() - timedelta(days=1), wall.date()):
+            if any(low <= wall < high for low, high in self.intervals_on(day)):
+                owners.append(day)
+        return owners
+
+    def _is_open_minute(self, minute: int) -> bool:
+        return bool(self.owner_days(minute))
+
+    def is_open(self, second: int) -> bool:
+        return self.is_open_minute(second // 60)
+
+    def _chunks(self, start: int, pauses: Sequence[Span]) -> Any:
+        """Yield ``(low, high, counts)`` pieces from ``start``, at most a minute long."""
+        cuts = sorted({edge for span in pauses for edge in span})
+        low = start
+        while True:
+            high = (low // 60 + 1) * 60
+            high = min([high] + [c for c in cuts if c > low])
+            paused = any(a <= low < b for a, b in pauses)
+            yield low, high, self.is_open(low) and not paused
+            low = high
+
+    def add(
+        self, start: int, amount: int, limit: int, pauses: Sequence[Span] = ()
+    ) -> int | None:
+        """Earliest instant by which ``amount`` open, unpaused seconds have elapsed.
+
+        Returns None if that instant lies beyond ``limit``.
+        """
+        if amount == 0:
+            return start
+        remaining = amount
+        for low, high, counts in self._chunks(start, pauses):
+            if low >= limit:
+                return None
+            if counts:
+                if remaining <= high - low:
+                    return low + remaining
+                remaining -= high - low
+        raise AssertionError("unreachable")
+
+    def elapsed(self, start: int, end: int, pauses: Sequence[Span] = ()) -> int:
+        """Open, unpaused seconds in ``[start, end)``."""
+        total = 0
+        for low, high, counts in self._chunks(start, pauses):
+            if low >= end:
+                return total
+            if counts:
+                total += min(high, end) - low
+        raise AssertionError("unreachable")
+
+    def next_open(self, start: int, limit: int) -> int | None:
+        """First open instant at or after ``start`` (None beyond ``limit``)."""
+        if self.is_open(start):
+            return start
+        minute = start // 60 + 1
+        while minute * 60 < limit:
+            if self.is_open_minute(minute):
+                return minute * 60
+            minute += 1
+        return None
+
+    def day_close(self, day: date) -> int | None:
+        """The instant the last open minute owned by ``day`` ends (None: not a business day)."""
+        midnight = datetime.combine(day, time()).replace(tzinfo=self.zone)
+        first = int(midnight.timestamp()) // 60 - 24 * 60
+        close = None
+        for minute in range(first, first + 4 * 24 * 60):
+            if day in self.owner_days(minute):
+                close = (minute + 1) * 60
+        return close
+
+    def add_business_days(self, start: int, days: int) -> int:
+        """Close of the ``days``-th business day after the local date of ``start``."""
+        day = self.wall_clock(start).date()
+        counted = 0
+        while True:
+            day += timedelta(days=1)
+            close = self.day_close(day)
+            if close is not None:
+                counted += 1
+                if counted == days:
+                    return close

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from radicado.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("filas/", views.rows, name="rows"),
+    path("nuevo/", views.phone_intake, name="new"),
+    path("t/<int:number>/", views.ticket_view, name="ticket"),
+    path("t/<int:number>/mensaje/", views.post_message, name="message"),
+    path("t/<int:number>/cambiar/", views.update, name="update"),
+]

@@ -1,0 +1,178 @@
+"""The agent console: the queue, the ticket view and its edits, phone intake."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from radicado.customers.access import (
+    ContactNotFound,
+    access_contact,
+  contacts_visible_to,
+    customers_visible_to,
+)
+from radicado.tickets import actions
+from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
+from radicado.tickets.models import Category, Channel
+from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
+from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
+from radicado.workspaces.models import Level
+
+PAGE = 50
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filter_from(request: HttpRequest) -> QueueFilter:
+    g = request.GET
+    return QueueFilter(
+        status=g.get("status", ""), category=g.get("category", ""), priority=g.get("priority", ""),
+        type=g.get("type", ""), customer=_int(g.get("customer")), assignee=_int(g.get("assignee")),
+        team=g.get("team", ""), level=g.get("level", ""), q=g.get("q", "")[:100],
+    )
+
+
+def _queue_context(request: ActorRequest) -> dict[str, object]:
+    f = _filter_from(request)
+    offset = _int(request.GET.get("offset")) or 0
+    rows = queue_page(tickets_visible_to(request.actor), f, limit=PAGE, offset=offset)
+    query = request.GET.copy()
+    query.pop("offset", None)
+    return {"rows": rows[:PAGE], "has_more": len(rows) > PAGE, "next_offset": offset + PAGE,
+            "offset": offset, "filter": f, "query": query.urlencode()}
+
+
+@with_actor(staff=True)
+def queue(request: ActorRequest) -> HttpResponse:
+    ctx = _queue_context(request)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "console/_rows.html", ctx)
+    ctx["choices"] = workspace_choices(workspace_id=request.actor.workspace.id)
+    ctx["customers"] = list(customers_visible_to(request.actor).order_by("name").only("id", "name"))
+    ctx["levels"] = Level.choices
+    ctx["categories"] = Category.choices
+    return render(request, "console/queue.html", ctx)
+
+
+@with_actor(staff=True)
+def rows(request: ActorRequest) -> HttpResponse:
+    return render(request, "console/_rows.html", _queue_context(request))
+
+
+def _ticket_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:
+    ticket = access_ticket_for_agent(actor=request.actor, number=number)
+    choices = workspace_choices(workspace_id=request.actor.workspace.id)
+    return {
+        "ticket": ticket,
+        "entries": timeline(actor=request.actor, ticket=ticket),
+        "transitions": actions.available_transitions(actor=request.actor, ticket=ticket),
+        "choices": choices,
+        "labels": choices.labels(),
+        "levels": Level.choices,
+        "error": error,
+    }
+
+
+@with_actor(staff=True)
+def ticket_view(request: ActorRequest, number: int) -> HttpResponse:
+    return render(request, "console/ticket.html", _ticket_context(request, number))
+
+
+def _after_edit(request: ActorRequest, number: int, error: str) -> HttpResponse:
+    ctx = _ticket_context(request, number, error)
+    status = 400 if error else 200
+    if request.htmx:  # type: ignore[attr-defined]
+        if not error:
+            ctx["body"] = ""
+        else:
+            ctx["body"] = request.POST.get("body", "")
+        return render(request, "console/_ticket_main.html", ctx, status=status)
+    if error:
+        ctx["body"] = request.POST.get("body", "")
+        return render(request, "console/ticket.html", ctx, status=status)
+    return redirect("console:ticket", ws=request.actor.workspace.slug, number=number)
+
+
+@with_actor(staff=True)
+@require_POST
+def post_message(request: ActorRequest, number: int) -> HttpResponse:
+    ticket = access_ticket_for_agent(actor=request.actor, number=number)
+    kind = request.POST.get("kind", "reply")
+    action = actions.add_note if kind == "note" else actions.add_reply
+    error = ""
+    try:
+        action(actor=request.actor, ticket=ticket, body=request.POST.get("body", ""),
+               uploads=uploads_from(request), now=now())
+    except ValueError as exc:
+        error = str(exc)
+    return _after_edit(request, number, error)
+
+
+@with_actor(staff=True)
+@require_POST
+def update(request: ActorRequest, number: int) -> HttpResponse:
+    """Apply one field change from the side panel: status, priority, type, assignee, team, level."""
+    actor = request.actor
+    ticket = access_ticket_for_agent(actor=actor, number=number)
+    field, value = request.POST.get("field", ""), request.POST.get("value", "")
+    choices = workspace_choices(workspace_id=actor.workspace.id)
+    error = ""
+    try:
+        if field == "status":
+            actions.transition_ticket(actor=actor, ticket=ticket, to_state=value, now=now())
+        elif field == "priority":
+            priority = next(p for p in choices.priorities if p.code == value)
+            actions.set_priority(actor=actor, ticket=ticket, priority=priority, now=now())
+        elif field == "type":
+            ticket_type = next(t for t in choices.types if t.code == value)
+            actions.set_ticket_type(actor=actor, ticket=ticket, ticket_type=ticket_type, now=now())
+        elif field == "assignee":
+            member = next((m for m in choices.agents if str(m.id) == value), None)
+            actions.assign_ticket(actor=actor, ticket=ticket, assignee=member, now=now())
+        elif field == "team":
+            team = next((t for t in choices.teams if t.code == value), None)
+            actions.set_team(actor=actor, ticket=ticket, team=team, now=now())
+        elif field == "level":
+            actions.set_level(actor=actor, ticket=ticket, level=Level(value), now=now())
+        else:
+            error = "?"
+    except StopIteration:
+        error = "?"
+    except ValueError as exc:
+        error = str(exc)
+    return _after_edit(request, number, error)
+
+
+@with_actor(staff=True)
+@require_http_methods(["GET", "POST"])
+def phone_intake(request: ActorRequest) -> HttpResponse:
+    """Log a phone call as a ticket on behalf of a contact (I1)."""
+    actor = request.actor
+    choices = workspace_choices(workspace_id=actor.workspace.id)
+    contacts = list(contacts_visible_to(actor).select_related("customer").order_by("customer__name", "name"))
+    values = {k: request.POST.get(k, "") for k in ("contact", "type", "priority", "subject", "description")}
+    error = ""
+    if request.method == "POST":
+        try:
+            contact = access_contact(actor=actor, contact_id=_int(values["contact"]) or 0)
+            ticket_type = next(t for t in choices.types if t.code == values["type"])
+            priority = next((p for p in choices.priorities if p.code == values["priority"]), None)
+            ticket = actions.create_ticket(
+                actor=actor, requester=contact, ticket_type=ticket_type, priority=priority,
+                subject=values["subject"], description=values["description"],
+                channel=Channel.PHONE, uploads=uploads_from(request), now=now(),
+            )
+        except StopIteration:
+            error = "type"
+        except ValueError as exc:
+            error = str(exc)
+        except ContactNotFound:
+            error = "contact"
+        else:
+            return redirect("console:ticket", ws=actor.workspace.slug, number=ticket.number)
+    return render(request, "console/new.html",
+                  {"choices": choices, "contacts": contacts, "values": values, "error": error},
+                  status=400 if error else 200)

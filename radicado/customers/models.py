@@ -1,0 +1,70 @@
+"""Client companies of a workspace and the people who speak for them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from radicado.workspaces.models import User, Workspace
+
+
+class Standing(models.TextChoices):
+    CURRENT = "current", _("Up to date")
+    IN_ARREARS = "in_arrears", _("In arrears")
+
+
+class Customer(models.Model):
+    """A client company: contract value, tier and account standing."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="customers")
+    code = models.SlugField(max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    contract_value = models.DecimalField(
+        _("monthly contract value"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="COP")
+    # The tier is computed by the SLA rules (T1); until then it is a label.
+    tier = models.CharField(_("tier"), max_length=30, blank=True)
+    standing = models.CharField(
+        _("account standing"), max_length=20, choices=Standing.choices, default=Standing.CURRENT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["workspace", "code"], name="customer_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person of a customer; may sign in to the portal through ``user``."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["workspace", "user"],
+                condition=models.Q(user__isnull=False),
+                name="contact_unique_user",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["workspace", "email"], name="contact_ws_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,26 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from radicado.portal import views
+from radicado.web import views as web
+
+portal = (
+    [
+        path("", views.home, name="home"),
+        path("ayuda/", views.help_page, name="help"),
+        path("solicitudes/nueva/", views.new_request, name="new"),
+        path("solicitudes/<int:number>/", views.request_detail, name="request"),
+        path("solicitudes/<int:number>/responder/", views.reply, name="reply"),
+        path("solicitudes/<int:number>/estado/", views.transition, name="transition"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path("", web.home, name="home"),
+    path("entrar/", web.login_view, name="login"),
+    path("salir/", web.logout_view, name="logout"),
+    path("idioma/", set_language, name="set_language"),
+    path("w/<slug:ws>/adjuntos/<int:attachment_id>/", web.download_attachment, name="attachment"),
+    path("w/<slug:ws>/", include(portal)),
+]

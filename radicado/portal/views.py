@@ -1,0 +1,105 @@
+"""The customer portal: register, follow, reply to and close requests."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from radicado.customers.access import access_contact
+from radicado.tickets import actions
+from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
+from radicado.tickets.models import Channel, TicketType
+from radicado.tickets.queries import requests_of, timeline, workspace_choices
+from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
+
+
+@with_actor(staff=False)
+def home(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
+    show_all = request.GET.get("ver") == "todas"
+    rows = requests_of(tickets_visible_to(actor), active_only=not show_all)
+    return render(request, "portal/home.html", {"rows": rows, "show_all": show_all})
+
+
+@with_actor(staff=False)
+def help_page(request: ActorRequest) -> HttpResponse:
+    return render(request, "portal/help.html")
+
+
+@with_actor(staff=False)
+@require_http_methods(["GET", "POST"])
+def new_request(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
+    types = list(TicketType.objects.filter(workspace_id=actor.workspace.id, in_portal=True))
+    values = {"type": request.POST.get("type", ""), "subject": request.POST.get("subject", ""),
+              "description": request.POST.get("description", "")}
+    error = ""
+    if request.method == "POST":
+        ticket_type = next((t for t in types if t.code == values["type"]), None)
+        if ticket_type is None:
+            error = "type"
+        else:
+            try:
+                ticket = actions.create_ticket(
+                    actor=actor,
+                    requester=access_contact(actor=actor, contact_id=actor.contact_id or 0),
+                    ticket_type=ticket_type, subject=values["subject"],
+                    description=values["description"], channel=Channel.PORTAL,
+                    uploads=uploads_from(request), now=now(),
+                )
+            except ValueError as exc:
+                error = str(exc)
+            else:
+                return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
+    status = 400 if error else 200
+    return render(request, "portal/new.html",
+                  {"types": types, "values": values, "error": error}, status=status)
+
+
+def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    return {
+        "ticket": ticket,
+        "entries": timeline(actor=request.actor, ticket=ticket),
+        "transitions": actions.available_transitions(actor=request.actor, ticket=ticket),
+        "labels": workspace_choices(workspace_id=request.actor.workspace.id).labels(),
+        "error": error,
+    }
+
+
+@with_actor(staff=False)
+def request_detail(request: ActorRequest, number: int) -> HttpResponse:
+    return render(request, "portal/request.html", _detail_context(request, number))
+
+
+@with_actor(staff=False)
+@require_POST
+def reply(request: ActorRequest, number: int) -> HttpResponse:
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    error = ""
+    try:
+        actions.add_reply(actor=request.actor, ticket=ticket, body=request.POST.get("body", ""),
+                          uploads=uploads_from(request), now=now())
+    except ValueError as exc:
+        error = str(exc)
+    if request.htmx and not error:  # type: ignore[attr-defined]
+        return render(request, "portal/_conversation.html", _detail_context(request, number))
+    if error:
+        ctx = _detail_context(request, number, error)
+        ctx["body"] = request.POST.get("body", "")
+        return render(request, "portal/request.html", ctx, status=400)
+    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+
+
+@with_actor(staff=False)
+@require_POST
+def transition(request: ActorRequest, number: int) -> HttpResponse:
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    try:
+        actions.transition_ticket(actor=request.actor, ticket=ticket,
+                                  to_state=request.POST.get("to", ""), now=now())
+    except ValueError as exc:
+        return render(request, "portal/request.html", _detail_context(request, number, str(exc)),
+                      status=400)
+    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)

@@ -1,0 +1,379 @@
+"""Every write to tickets: named, typed, keyword-only, atomic, and recorded.
+
+Interfaces load objects through ``radicado.tickets.access`` and then make one
+call here. Each action validates, writes, and appends TicketEvent rows in the
+same transaction. ``now`` is always a parameter: the domain never reads a clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from radicado.customers.models import Contact
+from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
+from radicado.tickets.models import (
+    PUBLIC_EVENT_KINDS,
+    TERMINAL_CATEGORIES,
+    Category,
+    Channel,
+    EventKind,
+    Note,
+    Priority,
+    Reply,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+    TicketType,
+    WorkflowState,
+    WorkflowTransition,
+)
+from radicado.workspaces.access import Actor
+from radicado.workspaces.models import Level, Membership, Team
+
+SUBJECT_MAX = 250
+BODY_MAX = 100_000
+
+
+class TicketError(ValueError):
+    """A request that cannot be carried out; the message is for the user."""
+
+
+class TicketClosed(TicketError):
+    """The ticket is closed for good (T6): a new request must be registered."""
+
+
+class TransitionNotAllowed(TicketError):
+    pass
+
+
+class NotPermitted(TicketError):
+    pass
+
+
+def _require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise NotPermitted(_("Only support staff can do this."))
+
+
+def _same_workspace(actor: Actor, *objs: object) -> None:
+    for obj in objs:
+        if obj is not None and getattr(obj, "workspace_id", None) != actor.workspace.id:
+            raise NotPermitted(_("That item belongs to another workspace."))
+
+
+def _clean_text(value: str, *, field: str, max_length: int) -> str:
+    value = value.strip()
+    if not value:
+        raise TicketError(_("%(field)s cannot be empty.") % {"field": field})
+    if len(value) > max_length:
+        raise TicketError(
+            _("%(field)s is too long (at most %(max)d characters).") % {"field": field, "max": max_length}
+        )
+    return value
+
+
+def _record(
+    *,
+    ticket: Ticket,
+    actor: Actor | None,
+    kind: EventKind,
+    now: dt.datetime,
+    from_value: str = "",
+    to_value: str = "",
+    reply: Reply | None = None,
+    note: Note | None = None,
+    data: dict[str, object] | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        actor=actor.user if actor else None,
+        actor_name=actor.display_name if actor else "Radicado",
+        kind=kind,
+        from_value=from_value,
+        to_value=to_value,
+        is_public=kind in PUBLIC_EVENT_KINDS,
+        reply=reply,
+        note=note,
+        data=data or {},
+        created_at=now,
+    )
+
+
+def allocate_ticket_number(*, workspace_id: int) -> int:
+    """Hand out the next ticket number of a workspace, without gaps or duplicates.
+
+    Must run inside the transaction that inserts the ticket: the row lock taken by
+    the UPDATE serialises concurrent callers until commit, and a rollback returns
+    the number.
+    """
+    TicketSequence.objects.get_or_create(workspace_id=workspace_id)
+    TicketSequence.objects.filter(workspace_id=workspace_id).update(last_number=F("last_number") + 1)
+    return TicketSequence.objects.values_list("last_number", flat=True).get(workspace_id=workspace_id)
+
+
+def _initial_state(ticket_type: TicketType) -> WorkflowState:
+    state = WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, is_initial=True).first()
+    if state is None:
+        raise TicketError(_("The workflow of this request type has no initial state."))
+    return state
+
+
+def _default_priority(workspace_id: int) -> Priority:
+    priority = (
+        Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first()
+    )
+    if priority is None:
+        raise TicketError(_("This workspace has no priorities configured."))
+    return priority
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    actor: Actor,
+    requester: Contact,
+    ticket_type: TicketType,
+    subject: str,
+    description: str,
+    channel: Channel,
+    now: dt.datetime,
+    priority: Priority | None = None,
+    uploads: Sequence[Upload] = (),
+) -> Ticket:
+    """Register a request for ``requester`` and return it.
+
+    Customers register for themselves (a key user for anyone of its company) and
+    only portal types; staff register on behalf of any contact (e.g. a phone call).
+    Raises TicketError (and its subclasses) with a message for the user.
+    """
+    _same_workspace(actor, requester, ticket_type, priority)
+    subject = _clean_text(subject, field=_("Subject"), max_length=SUBJECT_MAX)
+    description = _clean_text(description, field=_("Description"), max_length=BODY_MAX)
+    validate_uploads(uploads)
+    if actor.is_customer:
+        own = requester.id == actor.contact_id or (
+            actor.is_key_user and requester.customer_id == actor.customer_id
+        )
+        if not own:
+            raise NotPermitted(_("You can only register requests for your own company."))
+        if not ticket_type.in_portal:
+            raise NotPermitted(_("This request type is not available in the portal."))
+        if priority is not None:
+            raise NotPermitted(_("The priority is set by the support team."))
+    state = _initial_state(ticket_type)
+    priority = priority or _default_priority(actor.workspace.id)
+    ticket = Ticket.objects.create(
+        workspace=actor.workspace,
+        number=allocate_ticket_number(workspace_id=actor.workspace.id),
+        type=ticket_type,
+        priority=priority,
+        priority_rank=priority.rank,
+        state=state,
+        category=state.category,
+        channel=channel,
+        customer_id=requester.customer_id,
+        requester=requester,
+        level=Level.N1,
+        subject=subject,
+        description=description,
+        created_by=actor.user,
+        created_at=now,
+        updated_at=now,
+    )
+    _record(ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code,
+            data={"channel": str(channel)})
+    store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
+    return ticket
+
+
+def _ensure_open(ticket: Ticket) -> None:
+    if ticket.category in TERMINAL_CATEGORIES:
+        raise TicketClosed(
+            _("Request %(ref)s is closed. Please register a new request about it.")
+            % {"ref": ticket.reference}
+        )
+
+
+def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.datetime,
+          auto: bool = False) -> None:
+    previous = ticket.state
+    ticket.state = state
+    ticket.category = state.category
+    ticket.updated_at = now
+    if state.category == Category.RESOLVED:
+        ticket.resolved_at = now
+    if state.category in TERMINAL_CATEGORIES:
+        ticket.closed_at = now
+    ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at"])
+    _record(ticket=ticket, actor=actor, kind=EventKind.TRANSITIONED, now=now,
+            from_value=previous.code, to_value=state.code, data={"auto": True} if auto else None)
+
+
+def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
+    code = ticket.state.on_customer_reply if actor.is_customer else ticket.state.on_agent_reply
+    if not code:
+        return
+    target = WorkflowState.objects.filter(workflow_id=ticket.state.workflow_id, code=code).first()
+    if target is not None and target.id != ticket.state_id:
+        _move(ticket=ticket, actor=actor, state=target, now=now, auto=True)
+
+
+@transaction.atomic
+def add_reply(
+    *, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()
+) -> Reply:
+    """Add a public reply by a customer or an agent; raise TicketClosed on a closed ticket."""
+    _same_workspace(actor, ticket)
+    _ensure_open(ticket)
+    body = _clean_text(body, field=_("Message"), max_length=BODY_MAX)
+    validate_uploads(uploads)
+    reply = Reply.objects.create(
+        workspace_id=ticket.workspace_id, ticket=ticket, author=actor.user,
+        author_name=actor.display_name, by_customer=actor.is_customer, body=body, created_at=now,
+    )
+    store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, reply=reply)
+    _record(ticket=ticket, actor=actor, kind=EventKind.REPLIED, now=now, reply=reply,
+            data={"by_customer": actor.is_customer})
+    Ticket.objects.filter(id=ticket.id).update(updated_at=now)
+    _auto_move(ticket=ticket, actor=actor, now=now)
+    return reply
+
+
+@transaction.atomic
+def add_note(
+    *, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()
+) -> Note:
+    """Add an internal note (staff only; never shown to the customer)."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket)
+    body = _clean_text(body, field=_("Note"), max_length=BODY_MAX)
+    validate_uploads(uploads)
+    note = Note.objects.create(
+        workspace_id=ticket.workspace_id, ticket=ticket, author=actor.user,
+        author_name=actor.display_name, body=body, created_at=now,
+    )
+    store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, note=note)
+    _record(ticket=ticket, actor=actor, kind=EventKind.NOTED, now=now, note=note)
+    return note
+
+
+def available_transitions(*, actor: Actor, ticket: Ticket) -> list[WorkflowTransition]:
+    """The transitions the actor may make from the ticket's current state."""
+    if ticket.category in TERMINAL_CATEGORIES:
+        return []
+    transitions = WorkflowTransition.objects.filter(from_state_id=ticket.state_id).select_related(
+        "to_state"
+    )
+    return [t for t in transitions if actor.role in t.allowed_roles]
+
+
+@transaction.atomic
+def transition_ticket(*, actor: Actor, ticket: Ticket, to_state: str, now: dt.datetime) -> Ticket:
+    """Move the ticket to the state with code ``to_state`` if the workflow allows the actor."""
+    _same_workspace(actor, ticket)
+    _ensure_open(ticket)
+    for transition in available_transitions(actor=actor, ticket=ticket):
+        if transition.to_state.code == to_state:
+            _move(ticket=ticket, actor=actor, state=transition.to_state, now=now)
+            return ticket
+    raise TransitionNotAllowed(_("That status change is not allowed from the current status."))
+
+
+def _change(*, ticket: Ticket, actor: Actor, kind: EventKind, field: str, old: str, new: str,
+            now: dt.datetime, data: dict[str, object] | None = None) -> None:
+    ticket.updated_at = now
+    ticket.save(update_fields=[field, "updated_at"] if field != "priority"
+                else ["priority", "priority_rank", "updated_at"])
+    _record(ticket=ticket, actor=actor, kind=kind, now=now, from_value=old, to_value=new, data=data)
+
+
+@transaction.atomic
+def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.datetime) -> Ticket:
+    """Change the priority (staff only)."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket, priority)
+    _ensure_open(ticket)
+    if priority.id == ticket.priority_id:
+        return ticket
+    old = ticket.priority.code
+    ticket.priority = priority
+    ticket.priority_rank = priority.rank
+    _change(ticket=ticket, actor=actor, kind=EventKind.PRIORITY_CHANGED, field="priority",
+            old=old, new=priority.code, now=now)
+    return ticket
+
+
+@transaction.atomic
+def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, now: dt.datetime) -> Ticket:
+    """Change the type; when the workflow differs, move to its state of the same category."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket, ticket_type)
+    _ensure_open(ticket)
+    if ticket_type.id == ticket.type_id:
+        return ticket
+    old = ticket.type.code
+    if ticket_type.workflow_id != ticket.state.workflow_id:
+        state = (
+            WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, category=ticket.category).first()
+            or _initial_state(ticket_type)
+        )
+        _move(ticket=ticket, actor=actor, state=state, now=now, auto=True)
+    ticket.type = ticket_type
+    _change(ticket=ticket, actor=actor, kind=EventKind.TYPE_CHANGED, field="type",
+            old=old, new=ticket_type.code, now=now)
+    return ticket
+
+
+@transaction.atomic
+def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, now: dt.datetime) -> Ticket:
+    """Assign the ticket to a staff member of the workspace, or unassign it."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket, assignee)
+    _ensure_open(ticket)
+    if assignee is not None and not assignee.is_staff_role:
+        raise TicketError(_("Tickets can only be assigned to support staff."))
+    if (assignee.id if assignee else None) == ticket.assignee_id:
+        return ticket
+    old = str(ticket.assignee_id or "")
+    ticket.assignee = assignee
+    names = {"to_name": assignee.user.name if assignee else ""}
+    _change(ticket=ticket, actor=actor, kind=EventKind.ASSIGNED, field="assignee",
+            old=old, new=str(assignee.id if assignee else ""), now=now, data=names)
+    return ticket
+
+
+@transaction.atomic
+def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetime) -> Ticket:
+    """Hand the ticket to a team of the workspace, or to none."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket, team)
+    _ensure_open(ticket)
+    if (team.id if team else None) == ticket.team_id:
+        return ticket
+    old = ticket.team.code if ticket.team else ""
+    ticket.team = team
+    _change(ticket=ticket, actor=actor, kind=EventKind.TEAM_CHANGED, field="team",
+            old=old, new=team.code if team else "", now=now)
+    return ticket
+
+
+@transaction.atomic
+def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -> Ticket:
+    """Escalate (or return) the ticket between support levels N1, N2 and N3."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket)
+    _ensure_open(ticket)
+    level = Level(level)
+    if level == ticket.level:
+        return ticket
+    old = ticket.level
+    ticket.level = level
+    _change(ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level",
+            old=old, new=level, now=now)
+    return ticket

@@ -1,0 +1,131 @@
+"""The sample workspaces loaded by ``radicado demo``: fictional people on example domains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from radicado.customers.access import actor_for
+from radicado.customers.actions import create_contact, create_customer
+from radicado.customers.models import Contact, Standing
+from radicado.tickets import actions as ticket_actions
+from radicado.tickets.models import Channel, Priority, TicketType
+from radicado.tickets.workflows import install_ticket_setup
+from radicado.workspaces.actions import add_member, create_team, create_workspace, ensure_user
+from radicado.workspaces.models import Level, Role, Workspace
+
+DEMO_PASSWORD = "radicado-demo-2026"
+PROFILE = Path(settings.BASE_DIR) / "profiles" / "default.json"
+
+
+@dataclass(frozen=True)
+class Login:
+    workspace: str
+    role: str
+    email: str
+
+
+def _staff(ws: Workspace, people: list[tuple[str, str, Role, Level | None]], now: dt.datetime) -> list[Login]:
+    logins = []
+    for email, name, role, level in people:
+        user = ensure_user(email=email, name=name, password=DEMO_PASSWORD)
+        add_member(workspace=ws, user=user, role=role, level=level, now=now)
+        logins.append(Login(ws.slug, f"{role.label}{f' {level.label}' if level else ''}", email))
+    return logins
+
+
+def _ticket(ws: Workspace, contact: Contact, type_code: str, subject: str, description: str,
+            now: dt.datetime, *, agent_email: str | None = None, answer: str = "",
+            priority: str | None = None) -> None:
+    customer_actor = actor_for(user=contact.user, workspace_slug=ws.slug) if contact.user else None
+    ticket_type = TicketType.objects.get(workspace=ws, code=type_code)
+    if customer_actor is not None and priority is None:
+        ticket = ticket_actions.create_ticket(actor=customer_actor, requester=contact, ticket_type=ticket_type,
+                                              subject=subject, description=description,
+                                              channel=Channel.PORTAL, now=now)
+    else:
+        agent = ws.memberships.select_related("user").filter(role=Role.AGENT).first()
+        assert agent is not None
+        staff_actor = actor_for(user=agent.user, workspace_slug=ws.slug)
+        ticket = ticket_actions.create_ticket(
+            actor=staff_actor, requester=contact, ticket_type=ticket_type, subject=subject,
+            description=description, channel=Channel.PHONE, now=now,
+            priority=Priority.objects.get(workspace=ws, code=priority) if priority else None)
+    if agent_email and answer:
+        agent_user = ws.memberships.get(user__email=agent_email).user
+        agent_actor = actor_for(user=agent_user, workspace_slug=ws.slug)
+        ticket_actions.add_reply(actor=agent_actor, ticket=ticket, body=answer,
+                                 now=now + dt.timedelta(minutes=40))
+
+
+def _andino(now: dt.datetime) -> list[Login]:
+    ws = create_workspace(slug="soporte-andino", name="Soporte Andino S.A.S.", ticket_prefix="SOP",
+                          timezone="America/Bogota", support_email="soporte@example.com", now=now)
+    install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
+    logins = _staff(ws, [
+        ("diana.agente@example.com", "Diana Restrepo", Role.AGENT, Level.N1),
+        ("esteban.especialista@example.com", "Esteban Mora", Role.AGENT, Level.N2),
+        ("fabiola.supervisora@example.com", "Fabiola Quintero", Role.SUPERVISOR, Level.N3),
+        ("gabriel.admin@example.com", "Gabriel Ortiz", Role.ADMIN, None),
+    ], now)
+    members = list(ws.memberships.filter(role__in=[Role.AGENT, Role.SUPERVISOR]))
+    create_team(workspace=ws, code="mesa", name="Mesa de servicio", members=members[:1], now=now)
+    create_team(workspace=ws, code="especialistas", name="Especialistas", members=members[1:], now=now)
+    clinic = create_customer(workspace=ws, code="clinica-aurora", name="Clínica Aurora",
+                             contract_value=Decimal("4500000"), now=now)
+    transport = create_customer(workspace=ws, code="transportes-condor", name="Transportes Cóndor",
+                                contract_value=Decimal("1200000"), now=now)
+    create_customer(workspace=ws, code="panaderia-la-espiga", name="Panadería La Espiga",
+                    standing=Standing.IN_ARREARS, now=now)
+    ana = create_contact(customer=clinic, name="Ana Beltrán", email="ana.lider@example.com", phone="+57 300 000 0001",
+                         portal_password=DEMO_PASSWORD, key_user=True, now=now)
+    bruno = create_contact(customer=clinic, name="Bruno Cárdenas", email="bruno@example.com",
+                           phone="+57 300 000 0002", portal_password=DEMO_PASSWORD, now=now)
+    carla = create_contact(customer=transport, name="Carla Duarte", email="carla@example.com",
+                           phone="+57 300 000 0003", portal_password=DEMO_PASSWORD, now=now)
+    logins += [Login(ws.slug, "Usuario líder (Clínica Aurora)", ana.email),
+               Login(ws.slug, "Contacto (Clínica Aurora)", bruno.email),
+               Login(ws.slug, "Contacto (Transportes Cóndor)", carla.email)]
+    _ticket(ws, bruno, "incidente", "No puedo imprimir las facturas",
+            "Desde ayer la impresora de admisiones no imprime facturas electrónicas.", now,
+            agent_email="diana.agente@example.com",
+            answer="Hola Bruno, ¿puede enviarnos una captura del error que aparece?")
+    _ticket(ws, ana, "requerimiento", "Crear usuario para la nueva jefa de enfermería",
+            "Necesitamos un usuario con perfil de jefe de enfermería para Laura.", now + dt.timedelta(hours=1))
+    _ticket(ws, carla, "incidente", "El módulo de despachos está lento",
+            "Las consultas de despachos tardan más de un minuto desde esta mañana.", now + dt.timedelta(hours=2),
+            priority="alta")
+    _ticket(ws, carla, "consulta", "¿Cómo exporto el informe mensual?",
+            "Quisiera saber cómo exportar el informe de viajes a Excel.", now + dt.timedelta(hours=3))
+    return logins
+
+
+def _nube(now: dt.datetime) -> list[Login]:
+    ws = create_workspace(slug="telconube", name="TelcoNube", ticket_prefix="TEL", timezone="America/Bogota",
+                          support_email="ayuda@example.co", now=now)
+    install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
+    logins = _staff(ws, [("ines.agente@example.co", "Inés Salazar", Role.AGENT, Level.N1),
+                         ("julian.admin@example.co", "Julián Pardo", Role.ADMIN, None)], now)
+    shop = create_customer(workspace=ws, code="ferreteria-tornillo", name="Ferretería El Tornillo",
+                           contract_value=Decimal("800000"), now=now)
+    hugo = create_contact(customer=shop, name="Hugo Peña", email="hugo@example.co", phone="+57 300 000 0004",
+                          portal_password=DEMO_PASSWORD, now=now)
+    logins.append(Login(ws.slug, "Contacto (Ferretería El Tornillo)", hugo.email))
+    _ticket(ws, hugo, "incidente", "Sin servicio de telefonía IP",
+            "Ninguna extensión tiene tono desde las 8:00.", now, agent_email="ines.agente@example.co",
+            answer="Estamos revisando la troncal SIP de su sede.")
+    return logins
+
+
+@transaction.atomic
+def load_demo(*, now: dt.datetime) -> list[Login] | None:
+    """Create the two sample workspaces; return their logins, or None if already loaded."""
+    if Workspace.objects.filter(slug="soporte-andino").exists():
+        return None
+    return _andino(now) + _nube(now)

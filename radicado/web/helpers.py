@@ -1,0 +1,67 @@
+"""Glue shared by the portal and console interfaces (no domain logic here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from radicado.customers.access import actor_for
+from radicado.tickets.attachments import Upload
+from radicado.workspaces.access import Actor
+from radicado.workspaces.models import User
+
+F = TypeVar("F", bound=Callable[..., HttpResponse])
+
+
+class ActorRequest(HttpRequest):
+    actor: Actor
+
+
+def now() -> dt.datetime:
+    """The interface reads the clock; the domain receives it."""
+    return timezone.now()
+
+
+def with_actor(staff: bool | None = None) -> Callable[[F], F]:
+    """Resolve ``request.actor`` from the ``ws`` URL part; 404 if not a member.
+
+    ``staff=True`` admits only staff, ``staff=False`` only customers (contacts and key users).
+    """
+
+    def decorate(view: F) -> F:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, ws: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            actor = actor_for(user=cast(User, request.user), workspace_slug=ws)
+            if staff is True and not actor.is_staff:
+                from radicado.workspaces.access import WorkspaceNotFound
+
+                raise WorkspaceNotFound
+            if staff is False and not actor.is_customer:
+                from django.shortcuts import redirect
+
+                return redirect("console:queue", ws=ws)
+            request.actor = actor  # type: ignore[attr-defined]
+            timezone.activate(actor.workspace.timezone)
+            return view(request, *args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def uploads_from(request: HttpRequest, field: str = "attachments") -> list[Upload]:
+    """Read uploaded files into the domain's Upload values."""
+    files: list[UploadedFile] = request.FILES.getlist(field)
+    return [Upload(filename=f.name or "archivo", data=f.read()) for f in files]
+
+
+def client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))

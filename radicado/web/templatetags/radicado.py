@@ -1,0 +1,45 @@
+"""Template helpers: event sentences, deadlines and labels, all auto-escaped."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+
+from radicado.tickets.models import EventKind, TicketEvent
+
+register = template.Library()
+
+_FIELD = {
+    EventKind.TRANSITIONED: "state",
+    EventKind.PRIORITY_CHANGED: "priority",
+    EventKind.TYPE_CHANGED: "type",
+    EventKind.ASSIGNED: "assignee",
+    EventKind.TEAM_CHANGED: "team",
+    EventKind.LEVEL_CHANGED: "level",
+}
+
+
+@register.simple_tag
+def event_text(event: TicketEvent, labels: dict[str, str]) -> str:
+    """A plain sentence for a change event, e.g. "Status: New → In progress"."""
+    kind = EventKind(event.kind)
+    field = _FIELD.get(kind)
+    if field is None:
+        return str(kind.label)
+
+    def label(code: str) -> str:
+        if not code:
+            return _("(none)")
+        if field == "level":
+            return code.upper()
+        return labels.get(f"{field}:{code}", code)
+
+    text = f"{kind.label}: {label(event.from_value)} → {label(event.to_value)}"
+    if event.data.get("auto"):
+        text += " " + _("(automatic)")
+    return text
+
+
+@register.filter
+def ref(number: int, prefix: str) -> str:
+    return f"{prefix}-{number:06d}"

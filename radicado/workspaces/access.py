@@ -1,0 +1,69 @@
+"""Who is acting, in which workspace: resolved once per request by an interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import Http404
+
+from radicado.workspaces.models import CUSTOMER_ROLES, STAFF_ROLES, Membership, Role, User, Workspace
+
+
+class WorkspaceNotFound(Http404):
+    """The workspace does not exist or the user has no active membership in it."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user acting inside one workspace, with the facts access rules need."""
+
+    user: User
+    workspace: Workspace
+    membership: Membership
+    contact_id: int | None = None
+    customer_id: int | None = None
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    @property
+    def is_staff(self) -> bool:
+        return self.membership.role in STAFF_ROLES
+
+    @property
+    def is_customer(self) -> bool:
+        return self.membership.role in CUSTOMER_ROLES
+
+    @property
+    def is_key_user(self) -> bool:
+        return self.membership.role == Role.KEY_USER
+
+    @property
+    def is_admin(self) -> bool:
+        return self.membership.role == Role.ADMIN
+
+    @property
+    def display_name(self) -> str:
+        return self.user.name or self.user.email
+
+
+def membership_for(*, user: User, workspace_slug: str) -> Membership:
+    """Return the user's active membership in the workspace; raise WorkspaceNotFound."""
+    if not user.is_authenticated:
+        raise WorkspaceNotFound
+    try:
+        return Membership.objects.select_related("workspace").get(
+            user=user, workspace__slug=workspace_slug, is_active=True
+        )
+    except Membership.DoesNotExist:
+        raise WorkspaceNotFound from None
+
+
+def memberships_of(*, user: User) -> list[Membership]:
+    """The user's active memberships, for the workspace chooser."""
+    return list(
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("workspace")
+        .order_by("workspace__name")
+    )
