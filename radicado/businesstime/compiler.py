@@ -17,13 +17,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
 import numpy.typing as npt
 
-from radicado.businesstime.spec import HOLIDAY_LANGUAGE, CalendarSpec
+from radicado.businesstime.spec import HOLIDAY_LANGUAGE, CalendarSpec, HolidaySource
 
 __all__ = [
     "SECONDS_PER_DAY",
@@ -31,6 +32,7 @@ __all__ = [
     "YearPieces",
     "build_index",
     "compile_year",
+    "holiday_dates",
     "offset_segments",
     "wall_second",
 ]
@@ -66,8 +68,14 @@ class YearPieces:
     day_closes: Int64Array
 
 
-def offset_segments(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
-    """Split the UTC range ``[lo, hi)`` into ``(start, end, utc_offset_seconds)`` segments."""
+@lru_cache(maxsize=512)
+def offset_segments(
+    zone: ZoneInfo, lo: int, hi: int
+) -> tuple[tuple[int, int, int], ...]:
+    """Split the UTC range ``[lo, hi)`` into ``(start, end, utc_offset_seconds)`` segments.
+
+    Cached: calendars that share a time zone share the (slow, sampled) transition search.
+    """
 
     def offset_at(instant: int) -> int:
         moment = datetime.fromtimestamp(instant, tz=UTC).astimezone(zone)
@@ -94,7 +102,7 @@ def offset_segments(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, in
             seg_start, current = high, offset
         previous = sample
     segments.append((seg_start, hi, current))
-    return segments
+    return tuple(segments)
 
 
 def compile_year(spec: CalendarSpec, zone: ZoneInfo, year: int) -> YearPieces:
@@ -159,9 +167,14 @@ def _day_closes(days: Int64Array, ends: Int64Array) -> tuple[Int64Array, Int64Ar
 
 
 def _holiday_dates(spec: CalendarSpec, year: int) -> frozenset[date]:
-    source = spec.holidays
-    if source is None:
+    if spec.holidays is None:
         return frozenset()
+    return holiday_dates(spec.holidays, year)
+
+
+@lru_cache(maxsize=1024)
+def holiday_dates(source: HolidaySource, year: int) -> frozenset[date]:
+    """Return the public holidays of ``source`` in ``year`` (observed dates included)."""
     found = holidays.country_holidays(
         source.country, subdiv=source.subdivision, years=year, language=HOLIDAY_LANGUAGE
     )

@@ -12,7 +12,7 @@ year the tests use, so each UTC minute is wholly open or wholly closed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -44,24 +44,27 @@ class ReferenceCalendar:
             date.fromisoformat(day): spans
             for day, spans in data.get("open_dates", {}).items()
         }
-        self.is_open_minute = lru_cache(maxsize=None)(self._is_open_minute)
+        # Caches only; each cached function is a plain, direct computation.
+        self.holidays_of = lru_cache(maxsize=None)(self._holidays_of)
+        self.intervals_on = lru_cache(maxsize=None)(self._intervals_on)
+        self.owner_days = lru_cache(maxsize=None)(self._owner_days)
 
-    def is_holiday(self, day: date) -> bool:
+    def _holidays_of(self, year: int) -> frozenset[date]:
         if self.source is None:
-            return False
+            return frozenset()
         found = holidays.country_holidays(
             self.source["country"],
             subdiv=self.source.get("subdivision"),
-            years=day.year,
+            years=year,
             language="es",
         )
-        return day in found
+        return frozenset(found)
 
-    def intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
         """Return the naive local wall-clock intervals that start on ``day``."""
         if day in self.open_dates:
             raw = self.open_dates[day]
-        elif day in self.closed or self.is_holiday(day):
+        elif day in self.closed or day in self.holidays_of(day.year):
             raw = []
         else:
             week = self.versions[0][1]
@@ -83,7 +86,7 @@ class ReferenceCalendar:
     def wall_clock(self, second: int) -> datetime:
         return datetime.fromtimestamp(second, self.zone).replace(tzinfo=None)
 
-    def owner_days(self, minute: int) -> list[date]:
+    def _owner_days(self, minute: int) -> list[date]:
         """Return the local dates whose intervals contain the wall clock of ``minute``."""
         wall = self.wall_clock(minute * 60)
         owners = []
@@ -92,13 +95,15 @@ class ReferenceCalendar:
                 owners.append(day)
         return owners
 
-    def _is_open_minute(self, minute: int) -> bool:
+    def is_open_minute(self, minute: int) -> bool:
         return bool(self.owner_days(minute))
 
     def is_open(self, second: int) -> bool:
         return self.is_open_minute(second // 60)
 
-    def _chunks(self, start: int, pauses: Sequence[Span]) -> Any:
+    def _chunks(
+        self, start: int, pauses: Sequence[Span]
+    ) -> Iterator[tuple[int, int, bool]]:
         """Yield ``(low, high, counts)`` pieces from ``start``, at most a minute long."""
         cuts = sorted({edge for span in pauses for edge in span})
         low = start
