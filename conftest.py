@@ -111,6 +111,15 @@ def build_cast() -> Cast:
     return cast
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Any:
+    """Argon2 is deliberately slow; tests that do not test hashing use a fast hasher."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def cast(db: Any, settings: Any, tmp_path: Path) -> Cast:
     settings.STORAGES = {**settings.STORAGES, "default": {

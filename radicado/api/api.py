@@ -9,17 +9,28 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Query, Router
+from ninja.responses import Status
 from ninja.errors import HttpError
 
 from radicado.api import schemas as s
 from radicado.api.auth import TokenAuth
 from radicado.customers import actions as customer_actions
-from radicado.customers.access import access_contact, access_customer, contacts_visible_to, customers_visible_to
+from radicado.customers.access import (
+    access_contact,
+    access_customer,
+    contacts_visible_to,
+    customers_visible_to,
+)
 from radicado.customers.models import Contact, Customer
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket, tickets_visible_to
 from radicado.tickets.models import Channel, Ticket
-from radicado.tickets.queries import QueueFilter, filter_tickets, timeline, workspace_choices
+from radicado.tickets.queries import (
+    QueueFilter,
+    filter_tickets,
+    timeline,
+    workspace_choices,
+)
 from radicado.web.helpers import client_address, now
 from radicado.workspaces import actions as ws_actions
 from radicado.workspaces.access import Actor, membership_for
@@ -37,7 +48,13 @@ api = NinjaAPI(
 
 @api.exception_handler(actions.TicketError)
 def ticket_error(request: HttpRequest, exc: actions.TicketError) -> Any:
-    status = 403 if isinstance(exc, actions.NotPermitted) else 409 if isinstance(exc, actions.TicketClosed) else 400
+    status = (
+        403
+        if isinstance(exc, actions.NotPermitted)
+        else 409
+        if isinstance(exc, actions.TicketClosed)
+        else 400
+    )
     return api.create_response(request, {"detail": str(exc)}, status=status)
 
 
@@ -65,16 +82,26 @@ auth = Router(tags=["auth"])
 def obtain_token(request: HttpRequest, payload: s.TokenIn) -> Any:
     """Exchange an e-mail and password for a token of one workspace (throttled)."""
     try:
-        user = ws_actions.sign_in(email=payload.email, password=payload.password,
-                                  address=client_address(request), now=now())
+        user = ws_actions.sign_in(
+            email=payload.email,
+            password=payload.password,
+            address=client_address(request),
+            now=now(),
+        )
         membership = membership_for(user=user, workspace_slug=payload.workspace)
     except ws_actions.LoginThrottled:
-        return 429, {"detail": "Demasiados intentos fallidos. Espere 15 minutos."}
+        return Status(
+            429, {"detail": "Demasiados intentos fallidos. Espere 15 minutos."}
+        )
     except (ws_actions.InvalidCredentials, Http404):
-        return 400, {"detail": "Credenciales o espacio de trabajo no válidos."}
-    token, raw = ws_actions.issue_api_token(workspace=membership.workspace, user=user,
-                                            name=payload.name, now=now())
-    return 201, {"token": raw, "prefix": token.prefix, "workspace": membership.workspace.slug}
+        return Status(400, {"detail": "Credenciales o espacio de trabajo no válidos."})
+    token, raw = ws_actions.issue_api_token(
+        workspace=membership.workspace, user=user, name=payload.name, now=now()
+    )
+    return Status(
+        201,
+        {"token": raw, "prefix": token.prefix, "workspace": membership.workspace.slug},
+    )
 
 
 @auth.post("/tokens", response={201: s.TokenOut, 403: s.Error, 404: s.Error})
@@ -82,28 +109,50 @@ def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
     """Admins issue a token for a member of their workspace."""
     actor = actor_of(request)
     if not actor.is_admin:
-        return 403, {"detail": "Solo un administrador puede emitir tokens."}
+        return Status(403, {"detail": "Solo un administrador puede emitir tokens."})
     membership = (
         actor.workspace.memberships.select_related("user")
         .filter(user__email=payload.user_email.strip().lower(), is_active=True)
         .first()
     )
     if membership is None:
-        return 404, {"detail": "Ese usuario no pertenece a este espacio de trabajo."}
-    token, raw = ws_actions.issue_api_token(workspace=actor.workspace, user=membership.user,
-                                            name=payload.name, now=now(), actor=actor.user)
-    return 201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug}
+        return Status(
+            404, {"detail": "Ese usuario no pertenece a este espacio de trabajo."}
+        )
+    token, raw = ws_actions.issue_api_token(
+        workspace=actor.workspace,
+        user=membership.user,
+        name=payload.name,
+        now=now(),
+        actor=actor.user,
+    )
+    return Status(
+        201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug}
+    )
 
 
 @auth.get("/tokens", response=list[s.TokenInfo])
 def list_tokens(request: HttpRequest) -> Any:
     """Admins see every token of the workspace; others their own."""
     actor = actor_of(request)
-    qs = ApiToken.objects.filter(workspace_id=actor.workspace.id).select_related("user").order_by("id")
+    qs = (
+        ApiToken.objects.filter(workspace_id=actor.workspace.id)
+        .select_related("user")
+        .order_by("id")
+    )
     if not actor.is_admin:
         qs = qs.filter(user=actor.user)
-    return [{"prefix": t.prefix, "name": t.name, "user_email": t.user.email, "created_at": t.created_at,
-             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in qs]
+    return [
+        {
+            "prefix": t.prefix,
+            "name": t.name,
+            "user_email": t.user.email,
+            "created_at": t.created_at,
+            "last_used_at": t.last_used_at,
+            "revoked_at": t.revoked_at,
+        }
+        for t in qs
+    ]
 
 
 @auth.delete("/tokens/{prefix}", response={204: None, 404: s.Error})
@@ -115,9 +164,9 @@ def revoke_token(request: HttpRequest, prefix: str) -> Any:
         qs = qs.filter(user=actor.user)
     token = qs.select_related("workspace").first()
     if token is None:
-        return 404, {"detail": "No existe."}
+        return Status(404, {"detail": "No existe."})
     ws_actions.revoke_api_token(token=token, actor=actor.user, now=now())
-    return 204, None
+    return Status(204, None)
 
 
 # --- tickets --------------------------------------------------------------
@@ -126,15 +175,23 @@ tickets = Router(tags=["tickets"])
 
 def ticket_out(t: Ticket) -> dict[str, Any]:
     return {
-        "number": t.number, "reference": t.reference, "subject": t.subject,
+        "number": t.number,
+        "reference": t.reference,
+        "subject": t.subject,
         "type": {"code": t.type.code, "name": t.type.label},
         "priority": {"code": t.priority.code, "name": t.priority.label},
         "status": {"code": t.state.code, "name": t.state.label},
-        "category": t.category, "channel": t.channel, "level": t.level,
-        "customer_id": t.customer_id, "customer_name": t.customer.name,
-        "requester_id": t.requester_id, "requester_name": t.requester.name,
-        "assignee_id": t.assignee_id, "team": t.team.code if t.team else None,
-        "created_at": t.created_at, "updated_at": t.updated_at,
+        "category": t.category,
+        "channel": t.channel,
+        "level": t.level,
+        "customer_id": t.customer_id,
+        "customer_name": t.customer.name,
+        "requester_id": t.requester_id,
+        "requester_name": t.requester.name,
+        "assignee_id": t.assignee_id,
+        "team": t.team.code if t.team else None,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
     }
 
 
@@ -168,21 +225,33 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
     """Tickets by priority then arrival; ``status=all`` includes closed ones. Keyset cursor."""
     actor = actor_of(request)
     limit = max(1, min(filters.limit, 200))
-    f = QueueFilter(status=filters.status, priority=filters.priority, type=filters.type,
-                    customer=filters.customer, assignee=filters.assignee, team=filters.team,
-                    level=filters.level, q=filters.q[:100])
+    f = QueueFilter(
+        status=filters.status,
+        priority=filters.priority,
+        type=filters.type,
+        customer=filters.customer,
+        assignee=filters.assignee,
+        team=filters.team,
+        level=filters.level,
+        q=filters.q[:100],
+    )
     qs = filter_tickets(tickets_visible_to(actor), f)
     if filters.cursor:
         rank, number = _decode_cursor(filters.cursor)
-        qs = qs.filter(Q(priority_rank__gt=rank) | Q(priority_rank=rank, number__gt=number))
+        qs = qs.filter(
+            Q(priority_rank__gt=rank) | Q(priority_rank=rank, number__gt=number)
+        )
     rows = list(
-        qs.select_related("workspace", "type", "priority", "state", "customer", "requester", "team")
-        .order_by("priority_rank", "number")[: limit + 1]
+        qs.select_related(
+            "workspace", "type", "priority", "state", "customer", "requester", "team"
+        ).order_by("priority_rank", "number")[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [ticket_out(t) for t in rows],
-            "next_cursor": _encode_cursor(rows[-1]) if more and rows else None}
+    return {
+        "items": [ticket_out(t) for t in rows],
+        "next_cursor": _encode_cursor(rows[-1]) if more and rows else None,
+    }
 
 
 @tickets.post("", response={201: s.TicketOut, 400: s.Error, 403: s.Error, 404: s.Error})
@@ -192,25 +261,34 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
     choices = workspace_choices(workspace_id=actor.workspace.id)
     ticket_type = next((t for t in choices.types if t.code == payload.type), None)
     if ticket_type is None:
-        return 400, {"detail": f"Tipo desconocido: {payload.type}"}
+        return Status(400, {"detail": f"Tipo desconocido: {payload.type}"})
     priority = None
     if payload.priority:
-        priority = next((p for p in choices.priorities if p.code == payload.priority), None)
+        priority = next(
+            (p for p in choices.priorities if p.code == payload.priority), None
+        )
         if priority is None:
-            return 400, {"detail": f"Prioridad desconocida: {payload.priority}"}
+            return Status(400, {"detail": f"Prioridad desconocida: {payload.priority}"})
     contact_id = payload.requester_id or actor.contact_id
     if contact_id is None:
-        return 400, {"detail": "requester_id es obligatorio para el equipo de soporte."}
+        return Status(
+            400, {"detail": "requester_id es obligatorio para el equipo de soporte."}
+        )
     try:
         channel = Channel(payload.channel)
     except ValueError:
-        return 400, {"detail": f"Canal desconocido: {payload.channel}"}
+        return Status(400, {"detail": f"Canal desconocido: {payload.channel}"})
     ticket = actions.create_ticket(
-        actor=actor, requester=access_contact(actor=actor, contact_id=contact_id),
-        ticket_type=ticket_type, subject=payload.subject, description=payload.description,
-        channel=channel, priority=priority, now=now(),
+        actor=actor,
+        requester=access_contact(actor=actor, contact_id=contact_id),
+        ticket_type=ticket_type,
+        subject=payload.subject,
+        description=payload.description,
+        channel=channel,
+        priority=priority,
+        now=now(),
     )
-    return 201, ticket_out(access_ticket(actor=actor, number=ticket.number))
+    return Status(201, ticket_out(access_ticket(actor=actor, number=ticket.number)))
 
 
 @tickets.get("/{number}", response=s.TicketDetail)
@@ -221,42 +299,95 @@ def get_ticket(request: HttpRequest, number: int) -> Any:
     for entry in timeline(actor=actor, ticket=ticket):
         e = entry.event
         if e.reply_id and e.reply:
-            messages.append({"kind": "reply", "author": e.reply.author_name,
-                             "by_customer": e.reply.by_customer, "body": e.reply.body,
-                             "created_at": e.created_at})
+            messages.append(
+                {
+                    "kind": "reply",
+                    "author": e.reply.author_name,
+                    "by_customer": e.reply.by_customer,
+                    "body": e.reply.body,
+                    "created_at": e.created_at,
+                }
+            )
         elif e.note_id and e.note:
-            messages.append({"kind": "note", "author": e.note.author_name, "by_customer": False,
-                             "body": e.note.body, "created_at": e.created_at})
-        events.append({"kind": e.kind, "actor": e.actor_name, "from_value": e.from_value,
-                       "to_value": e.to_value, "created_at": e.created_at})
-    return {**ticket_out(ticket), "description": ticket.description, "messages": messages,
-            "events": events}
+            messages.append(
+                {
+                    "kind": "note",
+                    "author": e.note.author_name,
+                    "by_customer": False,
+                    "body": e.note.body,
+                    "created_at": e.created_at,
+                }
+            )
+        events.append(
+            {
+                "kind": e.kind,
+                "actor": e.actor_name,
+                "from_value": e.from_value,
+                "to_value": e.to_value,
+                "created_at": e.created_at,
+            }
+        )
+    return {
+        **ticket_out(ticket),
+        "description": ticket.description,
+        "messages": messages,
+        "events": events,
+    }
 
 
-@tickets.post("/{number}/replies", response={201: s.MessageOut, 400: s.Error, 409: s.Error})
+@tickets.post(
+    "/{number}/replies", response={201: s.MessageOut, 400: s.Error, 409: s.Error}
+)
 def reply(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     actor = actor_of(request)
-    r = actions.add_reply(actor=actor, ticket=access_ticket(actor=actor, number=number),
-                          body=payload.body, now=now())
-    return 201, {"kind": "reply", "author": r.author_name, "by_customer": r.by_customer,
-                 "body": r.body, "created_at": r.created_at}
+    r = actions.add_reply(
+        actor=actor,
+        ticket=access_ticket(actor=actor, number=number),
+        body=payload.body,
+        now=now(),
+    )
+    return Status(
+        201,
+        {
+            "kind": "reply",
+            "author": r.author_name,
+            "by_customer": r.by_customer,
+            "body": r.body,
+            "created_at": r.created_at,
+        },
+    )
 
 
-@tickets.post("/{number}/notes", response={201: s.MessageOut, 400: s.Error, 403: s.Error, 404: s.Error})
+@tickets.post(
+    "/{number}/notes",
+    response={201: s.MessageOut, 400: s.Error, 403: s.Error, 404: s.Error},
+)
 def note(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
     n = actions.add_note(actor=actor, ticket=ticket, body=payload.body, now=now())
-    return 201, {"kind": "note", "author": n.author_name, "by_customer": False, "body": n.body,
-                 "created_at": n.created_at}
+    return Status(
+        201,
+        {
+            "kind": "note",
+            "author": n.author_name,
+            "by_customer": False,
+            "body": n.body,
+            "created_at": n.created_at,
+        },
+    )
 
 
-@tickets.post("/{number}/transition", response={200: s.TicketOut, 400: s.Error, 409: s.Error})
+@tickets.post(
+    "/{number}/transition", response={200: s.TicketOut, 400: s.Error, 409: s.Error}
+)
 def transition(request: HttpRequest, number: int, payload: s.TransitionIn) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
-    actions.transition_ticket(actor=actor, ticket=ticket, to_state=payload.to, now=now())
-    return 200, ticket_out(access_ticket(actor=actor, number=number))
+    actions.transition_ticket(
+        actor=actor, ticket=ticket, to_state=payload.to, now=now()
+    )
+    return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
 
 
 # --- customers and contacts -----------------------------------------------
@@ -264,23 +395,42 @@ customers = Router(tags=["customers"])
 
 
 def customer_out(c: Customer) -> dict[str, Any]:
-    return {"id": c.id, "code": c.code, "name": c.name, "tier": c.tier, "standing": c.standing,
-            "contract_value": str(c.contract_value) if c.contract_value is not None else None,
-            "currency": c.currency}
+    return {
+        "id": c.id,
+        "code": c.code,
+        "name": c.name,
+        "tier": c.tier,
+        "standing": c.standing,
+        "contract_value": str(c.contract_value)
+        if c.contract_value is not None
+        else None,
+        "currency": c.currency,
+    }
 
 
 def contact_out(c: Contact) -> dict[str, Any]:
-    return {"id": c.id, "customer_id": c.customer_id, "name": c.name, "email": c.email, "phone": c.phone}
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "email": c.email,
+        "phone": c.phone,
+    }
 
 
 @customers.get("/customers", response=list[s.CustomerOut])
 def list_customers(request: HttpRequest) -> Any:
-    return [customer_out(c) for c in customers_visible_to(actor_of(request)).order_by("name")[:500]]
+    return [
+        customer_out(c)
+        for c in customers_visible_to(actor_of(request)).order_by("name")[:500]
+    ]
 
 
 @customers.get("/customers/{customer_id}", response=s.CustomerOut)
 def get_customer(request: HttpRequest, customer_id: int) -> Any:
-    return customer_out(access_customer(actor=actor_of(request), customer_id=customer_id))
+    return customer_out(
+        access_customer(actor=actor_of(request), customer_id=customer_id)
+    )
 
 
 @customers.post("/customers", response={201: s.CustomerOut, 400: s.Error, 403: s.Error})
@@ -290,13 +440,23 @@ def create_customer(request: HttpRequest, payload: s.CustomerIn) -> Any:
     try:
         value = Decimal(payload.contract_value) if payload.contract_value else None
     except InvalidOperation:
-        return 400, {"detail": "contract_value no es un número."}
-    if Customer.objects.filter(workspace_id=actor.workspace.id, code=payload.code).exists():
-        return 400, {"detail": f"Ya existe un cliente con el código {payload.code}."}
-    c = customer_actions.create_customer(workspace=actor.workspace, code=payload.code, name=payload.name,
-                                         contract_value=value, currency=payload.currency, now=now(),
-                                         actor=actor.user)
-    return 201, customer_out(c)
+        return Status(400, {"detail": "contract_value no es un número."})
+    if Customer.objects.filter(
+        workspace_id=actor.workspace.id, code=payload.code
+    ).exists():
+        return Status(
+            400, {"detail": f"Ya existe un cliente con el código {payload.code}."}
+        )
+    c = customer_actions.create_customer(
+        workspace=actor.workspace,
+        code=payload.code,
+        name=payload.name,
+        contract_value=value,
+        currency=payload.currency,
+        now=now(),
+        actor=actor.user,
+    )
+    return Status(201, customer_out(c))
 
 
 @customers.get("/contacts", response=list[s.ContactOut])
@@ -317,9 +477,15 @@ def create_contact(request: HttpRequest, payload: s.ContactIn) -> Any:
     actor = actor_of(request)
     _require_staff(actor)
     customer = access_customer(actor=actor, customer_id=payload.customer_id)
-    c = customer_actions.create_contact(customer=customer, name=payload.name, email=payload.email,
-                                        phone=payload.phone, now=now(), actor=actor.user)
-    return 201, contact_out(c)
+    c = customer_actions.create_contact(
+        customer=customer,
+        name=payload.name,
+        email=payload.email,
+        phone=payload.phone,
+        now=now(),
+        actor=actor.user,
+    )
+    return Status(201, contact_out(c))
 
 
 api.add_router("/auth", auth)
