@@ -69,9 +69,16 @@ def _staff(ws: Workspace, name: str, role: Role, level: Level | None = None) -> 
 
 def _open(cast_actor: Actor, contact: Contact, subject: str, files: list[Upload] | None = None) -> Ticket:
     ticket_type = TicketType.objects.get(workspace_id=cast_actor.workspace.id, code="incidente")
-    return actions.create_ticket(actor=cast_actor, requester=contact, ticket_type=ticket_type, subject=subject,
-                                 description=f"{subject}: details", channel=Channel.PORTAL, now=NOW,
-                                 uploads=files or [])
+    return actions.create_ticket(
+        actor=cast_actor,
+        requester=contact,
+        ticket_type=ticket_type,
+        subject=subject,
+        description=f"{subject}: details",
+        channel=Channel.PORTAL,
+        now=NOW,
+        uploads=files or [],
+    )
 
 
 def build_cast() -> Cast:
@@ -87,28 +94,48 @@ def build_cast() -> Cast:
     globex = create_customer(workspace=ws_a, code="globex", name="Globex", now=NOW)
     zeta = create_customer(workspace=ws_b, code="zeta", name="Zeta", now=NOW)
     contacts = {
-        "carol": create_contact(customer=acme, name="Carol", email="carol@example.com", portal_password=PASSWORD, now=NOW),
-        "dave": create_contact(customer=acme, name="Dave", email="dave@example.com", portal_password=PASSWORD,
-                               key_user=True, now=NOW),
-        "erin": create_contact(customer=globex, name="Erin", email="erin@example.com", portal_password=PASSWORD,
-                               now=NOW),
-        "grace": create_contact(customer=zeta, name="Grace", email="grace@example.com", portal_password=PASSWORD,
-                                now=NOW),
+        "carol": create_contact(
+            customer=acme, name="Carol", email="carol@example.com", portal_password=PASSWORD, now=NOW
+        ),
+        "dave": create_contact(
+            customer=acme, name="Dave", email="dave@example.com", portal_password=PASSWORD, key_user=True, now=NOW
+        ),
+        "erin": create_contact(
+            customer=globex, name="Erin", email="erin@example.com", portal_password=PASSWORD, now=NOW
+        ),
+        "grace": create_contact(
+            customer=zeta, name="Grace", email="grace@example.com", portal_password=PASSWORD, now=NOW
+        ),
     }
     for name, contact in contacts.items():
         assert contact.user is not None
         users[name] = contact.user
-    cast = Cast(ws_a=ws_a, ws_b=ws_b, acme=acme, globex=globex, zeta=zeta, users=users, contacts=contacts,
-                tickets={})
+    cast = Cast(ws_a=ws_a, ws_b=ws_b, acme=acme, globex=globex, zeta=zeta, users=users, contacts=contacts, tickets={})
     doc = [Upload(filename="captura.png", data=b"\x89PNG fake image bytes")]
     cast.tickets["A-1"] = _open(cast.actor("carol"), contacts["carol"], "Impresora de Carol", doc)
     cast.tickets["A-2"] = _open(cast.actor("dave"), contacts["dave"], "Usuario nuevo de Dave")
     cast.tickets["A-3"] = _open(cast.actor("erin"), contacts["erin"], "Factura de Erin", doc)
     cast.tickets["B-1"] = _open(cast.actor("grace"), contacts["grace"], "Telefonía de Grace", doc)
-    actions.add_note(actor=cast.actor("bob"), ticket=cast.tickets["A-1"], body="Nota interna secreta", now=NOW,
-                     uploads=[Upload(filename="interno.txt", data=b"secreto")])
+    actions.add_note(
+        actor=cast.actor("bob"),
+        ticket=cast.tickets["A-1"],
+        body="Nota interna secreta",
+        now=NOW,
+        uploads=[Upload(filename="interno.txt", data=b"secreto")],
+    )
     actions.add_reply(actor=cast.actor("bob"), ticket=cast.tickets["A-1"], body="Respuesta pública", now=NOW)
     return cast
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remove_sqlite_side_files() -> Any:
+    """Django drops the test database file but not SQLite's WAL side files."""
+    yield
+    from django.conf import settings
+
+    name = str(settings.DATABASES["default"].get("TEST", {}).get("NAME") or "")
+    for suffix in ("-wal", "-shm", ""):
+        Path(name + suffix).unlink(missing_ok=True) if name else None
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -122,6 +149,11 @@ def _fast_password_hashing() -> Any:
 
 @pytest.fixture
 def cast(db: Any, settings: Any, tmp_path: Path) -> Cast:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
     return build_cast()

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Router
-from ninja.responses import Status
+from ninja import NinjaAPI, Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from radicado.api import schemas as s
 from radicado.api.auth import TokenAuth
@@ -48,13 +48,7 @@ api = NinjaAPI(
 
 @api.exception_handler(actions.TicketError)
 def ticket_error(request: HttpRequest, exc: actions.TicketError) -> Any:
-    status = (
-        403
-        if isinstance(exc, actions.NotPermitted)
-        else 409
-        if isinstance(exc, actions.TicketClosed)
-        else 400
-    )
+    status = 403 if isinstance(exc, actions.NotPermitted) else 409 if isinstance(exc, actions.TicketClosed) else 400
     return api.create_response(request, {"detail": str(exc)}, status=status)
 
 
@@ -90,14 +84,10 @@ def obtain_token(request: HttpRequest, payload: s.TokenIn) -> Any:
         )
         membership = membership_for(user=user, workspace_slug=payload.workspace)
     except ws_actions.LoginThrottled:
-        return Status(
-            429, {"detail": "Demasiados intentos fallidos. Espere 15 minutos."}
-        )
+        return Status(429, {"detail": "Demasiados intentos fallidos. Espere 15 minutos."})
     except (ws_actions.InvalidCredentials, Http404):
         return Status(400, {"detail": "Credenciales o espacio de trabajo no válidos."})
-    token, raw = ws_actions.issue_api_token(
-        workspace=membership.workspace, user=user, name=payload.name, now=now()
-    )
+    token, raw = ws_actions.issue_api_token(workspace=membership.workspace, user=user, name=payload.name, now=now())
     return Status(
         201,
         {"token": raw, "prefix": token.prefix, "workspace": membership.workspace.slug},
@@ -116,9 +106,7 @@ def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
         .first()
     )
     if membership is None:
-        return Status(
-            404, {"detail": "Ese usuario no pertenece a este espacio de trabajo."}
-        )
+        return Status(404, {"detail": "Ese usuario no pertenece a este espacio de trabajo."})
     token, raw = ws_actions.issue_api_token(
         workspace=actor.workspace,
         user=membership.user,
@@ -126,20 +114,14 @@ def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
         now=now(),
         actor=actor.user,
     )
-    return Status(
-        201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug}
-    )
+    return Status(201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug})
 
 
 @auth.get("/tokens", response=list[s.TokenInfo])
 def list_tokens(request: HttpRequest) -> Any:
     """Admins see every token of the workspace; others their own."""
     actor = actor_of(request)
-    qs = (
-        ApiToken.objects.filter(workspace_id=actor.workspace.id)
-        .select_related("user")
-        .order_by("id")
-    )
+    qs = ApiToken.objects.filter(workspace_id=actor.workspace.id).select_related("user").order_by("id")
     if not actor.is_admin:
         qs = qs.filter(user=actor.user)
     return [
@@ -207,7 +189,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
         raise HttpError(400, "Cursor no válido.") from exc
 
 
-class TicketFilters(s.Schema):
+class TicketFilters(Schema):
     status: str = ""
     priority: str = ""
     type: str = ""
@@ -238,13 +220,11 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
     qs = filter_tickets(tickets_visible_to(actor), f)
     if filters.cursor:
         rank, number = _decode_cursor(filters.cursor)
-        qs = qs.filter(
-            Q(priority_rank__gt=rank) | Q(priority_rank=rank, number__gt=number)
-        )
+        qs = qs.filter(Q(priority_rank__gt=rank) | Q(priority_rank=rank, number__gt=number))
     rows = list(
-        qs.select_related(
-            "workspace", "type", "priority", "state", "customer", "requester", "team"
-        ).order_by("priority_rank", "number")[: limit + 1]
+        qs.select_related("workspace", "type", "priority", "state", "customer", "requester", "team").order_by(
+            "priority_rank", "number"
+        )[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -264,16 +244,12 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
         return Status(400, {"detail": f"Tipo desconocido: {payload.type}"})
     priority = None
     if payload.priority:
-        priority = next(
-            (p for p in choices.priorities if p.code == payload.priority), None
-        )
+        priority = next((p for p in choices.priorities if p.code == payload.priority), None)
         if priority is None:
             return Status(400, {"detail": f"Prioridad desconocida: {payload.priority}"})
     contact_id = payload.requester_id or actor.contact_id
     if contact_id is None:
-        return Status(
-            400, {"detail": "requester_id es obligatorio para el equipo de soporte."}
-        )
+        return Status(400, {"detail": "requester_id es obligatorio para el equipo de soporte."})
     try:
         channel = Channel(payload.channel)
     except ValueError:
@@ -335,9 +311,7 @@ def get_ticket(request: HttpRequest, number: int) -> Any:
     }
 
 
-@tickets.post(
-    "/{number}/replies", response={201: s.MessageOut, 400: s.Error, 409: s.Error}
-)
+@tickets.post("/{number}/replies", response={201: s.MessageOut, 400: s.Error, 409: s.Error})
 def reply(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     actor = actor_of(request)
     r = actions.add_reply(
@@ -378,15 +352,11 @@ def note(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     )
 
 
-@tickets.post(
-    "/{number}/transition", response={200: s.TicketOut, 400: s.Error, 409: s.Error}
-)
+@tickets.post("/{number}/transition", response={200: s.TicketOut, 400: s.Error, 409: s.Error})
 def transition(request: HttpRequest, number: int, payload: s.TransitionIn) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
-    actions.transition_ticket(
-        actor=actor, ticket=ticket, to_state=payload.to, now=now()
-    )
+    actions.transition_ticket(actor=actor, ticket=ticket, to_state=payload.to, now=now())
     return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
 
 
@@ -401,9 +371,7 @@ def customer_out(c: Customer) -> dict[str, Any]:
         "name": c.name,
         "tier": c.tier,
         "standing": c.standing,
-        "contract_value": str(c.contract_value)
-        if c.contract_value is not None
-        else None,
+        "contract_value": str(c.contract_value) if c.contract_value is not None else None,
         "currency": c.currency,
     }
 
@@ -420,17 +388,12 @@ def contact_out(c: Contact) -> dict[str, Any]:
 
 @customers.get("/customers", response=list[s.CustomerOut])
 def list_customers(request: HttpRequest) -> Any:
-    return [
-        customer_out(c)
-        for c in customers_visible_to(actor_of(request)).order_by("name")[:500]
-    ]
+    return [customer_out(c) for c in customers_visible_to(actor_of(request)).order_by("name")[:500]]
 
 
 @customers.get("/customers/{customer_id}", response=s.CustomerOut)
 def get_customer(request: HttpRequest, customer_id: int) -> Any:
-    return customer_out(
-        access_customer(actor=actor_of(request), customer_id=customer_id)
-    )
+    return customer_out(access_customer(actor=actor_of(request), customer_id=customer_id))
 
 
 @customers.post("/customers", response={201: s.CustomerOut, 400: s.Error, 403: s.Error})
@@ -441,12 +404,8 @@ def create_customer(request: HttpRequest, payload: s.CustomerIn) -> Any:
         value = Decimal(payload.contract_value) if payload.contract_value else None
     except InvalidOperation:
         return Status(400, {"detail": "contract_value no es un número."})
-    if Customer.objects.filter(
-        workspace_id=actor.workspace.id, code=payload.code
-    ).exists():
-        return Status(
-            400, {"detail": f"Ya existe un cliente con el código {payload.code}."}
-        )
+    if Customer.objects.filter(workspace_id=actor.workspace.id, code=payload.code).exists():
+        return Status(400, {"detail": f"Ya existe un cliente con el código {payload.code}."})
     c = customer_actions.create_customer(
         workspace=actor.workspace,
         code=payload.code,

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from radicado.customers.access import (
     ContactNotFound,
     access_contact,
-  contacts_visible_to,
+    contacts_visible_to,
     customers_visible_to,
 )
 from radicado.tickets import actions
@@ -29,9 +29,15 @@ def _int(value: str | None) -> int | None:
 def _filter_from(request: HttpRequest) -> QueueFilter:
     g = request.GET
     return QueueFilter(
-        status=g.get("status", ""), category=g.get("category", ""), priority=g.get("priority", ""),
-        type=g.get("type", ""), customer=_int(g.get("customer")), assignee=_int(g.get("assignee")),
-        team=g.get("team", ""), level=g.get("level", ""), q=g.get("q", "")[:100],
+        status=g.get("status", ""),
+        category=g.get("category", ""),
+        priority=g.get("priority", ""),
+        type=g.get("type", ""),
+        customer=_int(g.get("customer")),
+        assignee=_int(g.get("assignee")),
+        team=g.get("team", ""),
+        level=g.get("level", ""),
+        q=g.get("q", "")[:100],
     )
 
 
@@ -41,8 +47,14 @@ def _queue_context(request: ActorRequest) -> dict[str, object]:
     rows = queue_page(tickets_visible_to(request.actor), f, limit=PAGE, offset=offset)
     query = request.GET.copy()
     query.pop("offset", None)
-    return {"rows": rows[:PAGE], "has_more": len(rows) > PAGE, "next_offset": offset + PAGE,
-            "offset": offset, "filter": f, "query": query.urlencode()}
+    return {
+        "rows": rows[:PAGE],
+        "has_more": len(rows) > PAGE,
+        "next_offset": offset + PAGE,
+        "offset": offset,
+        "filter": f,
+        "query": query.urlencode(),
+    }
 
 
 @with_actor(staff=True)
@@ -104,8 +116,13 @@ def post_message(request: ActorRequest, number: int) -> HttpResponse:
     action = actions.add_note if kind == "note" else actions.add_reply
     error = ""
     try:
-        action(actor=request.actor, ticket=ticket, body=request.POST.get("body", ""),
-               uploads=uploads_from(request), now=now())
+        action(
+            actor=request.actor,
+            ticket=ticket,
+            body=request.POST.get("body", ""),
+            uploads=uploads_from(request),
+            now=now(),
+        )
     except ValueError as exc:
         error = str(exc)
     return _after_edit(request, number, error)
@@ -161,9 +178,15 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
             ticket_type = next(t for t in choices.types if t.code == values["type"])
             priority = next((p for p in choices.priorities if p.code == values["priority"]), None)
             ticket = actions.create_ticket(
-                actor=actor, requester=contact, ticket_type=ticket_type, priority=priority,
-                subject=values["subject"], description=values["description"],
-                channel=Channel.PHONE, uploads=uploads_from(request), now=now(),
+                actor=actor,
+                requester=contact,
+                ticket_type=ticket_type,
+                priority=priority,
+                subject=values["subject"],
+                description=values["description"],
+                channel=Channel.PHONE,
+                uploads=uploads_from(request),
+                now=now(),
             )
         except StopIteration:
             error = "type"
@@ -173,6 +196,9 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
             error = "contact"
         else:
             return redirect("console:ticket", ws=actor.workspace.slug, number=ticket.number)
-    return render(request, "console/new.html",
-                  {"choices": choices, "contacts": contacts, "values": values, "error": error},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "console/new.html",
+        {"choices": choices, "contacts": contacts, "values": values, "error": error},
+        status=400 if error else 200,
+    )

@@ -26,9 +26,7 @@ def actor_for(*, user: User, workspace_slug: str) -> Actor:
     membership = membership_for(user=user, workspace_slug=workspace_slug)
     if membership.role in ("contact", "key_user"):
         contact = (
-            Contact.objects.filter(workspace_id=membership.workspace_id, user=user)
-            .only("id", "customer_id")
-            .first()
+            Contact.objects.filter(workspace_id=membership.workspace_id, user=user).only("id", "customer_id").first()
         )
         if contact is None:
             raise WorkspaceNotFound
@@ -47,7 +45,7 @@ def customers_visible_to(actor: Actor) -> QuerySet[Customer]:
     qs = Customer.objects.filter(workspace_id=actor.workspace.id)
     if actor.is_staff:
         return qs
-    if actor.is_key_user:
+    if actor.is_key_user and actor.customer_id is not None:
         return qs.filter(id=actor.customer_id)
     return qs.none()
 
@@ -57,9 +55,11 @@ def contacts_visible_to(actor: Actor) -> QuerySet[Contact]:
     qs = Contact.objects.filter(workspace_id=actor.workspace.id)
     if actor.is_staff:
         return qs
-    if actor.is_key_user:
+    if actor.is_key_user and actor.customer_id is not None:
         return qs.filter(customer_id=actor.customer_id)
-    return qs.filter(id=actor.contact_id)
+    if actor.contact_id is not None:
+        return qs.filter(id=actor.contact_id)
+    return qs.none()
 
 
 def access_customer(*, actor: Actor, customer_id: int) -> Customer:

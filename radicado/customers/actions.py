@@ -13,12 +13,20 @@ from radicado.workspaces.models import Role, User, Workspace
 
 
 @transaction.atomic
-def create_customer(*, workspace: Workspace, code: str, name: str, now: dt.datetime,
-                    contract_value: Decimal | None = None, currency: str = "COP",
-                    standing: Standing = Standing.CURRENT, actor: User | None = None) -> Customer:
-    customer = Customer.objects.create(workspace=workspace, code=code, name=name,
-                                       contract_value=contract_value, currency=currency,
-                                       standing=standing)
+def create_customer(
+    *,
+    workspace: Workspace,
+    code: str,
+    name: str,
+    now: dt.datetime,
+    contract_value: Decimal | None = None,
+    currency: str = "COP",
+    standing: Standing = Standing.CURRENT,
+    actor: User | None = None,
+) -> Customer:
+    customer = Customer.objects.create(
+        workspace=workspace, code=code, name=name, contract_value=contract_value, currency=currency, standing=standing
+    )
     audit(workspace=workspace, actor=actor, action="customer.created", target=code, now=now)
     return customer
 
@@ -28,22 +36,41 @@ def set_standing(*, customer: Customer, standing: Standing, actor: User | None, 
     old = customer.standing
     customer.standing = standing
     customer.save(update_fields=["standing"])
-    audit(workspace=customer.workspace, actor=actor, action="customer.standing", target=customer.code,
-          now=now, data={"from": old, "to": str(standing)})
+    audit(
+        workspace=customer.workspace,
+        actor=actor,
+        action="customer.standing",
+        target=customer.code,
+        now=now,
+        data={"from": old, "to": str(standing)},
+    )
 
 
 @transaction.atomic
-def create_contact(*, customer: Customer, name: str, email: str, now: dt.datetime, phone: str = "",
-                   portal_password: str | None = None, key_user: bool = False,
-                   actor: User | None = None) -> Contact:
+def create_contact(
+    *,
+    customer: Customer,
+    name: str,
+    email: str,
+    now: dt.datetime,
+    phone: str = "",
+    portal_password: str | None = None,
+    key_user: bool = False,
+    actor: User | None = None,
+) -> Contact:
     """Create a contact; with a password it can also sign in to the portal."""
     user = None
     if portal_password is not None:
         user = ensure_user(email=email, name=name, password=portal_password)
-        add_member(workspace=customer.workspace, user=user,
-                   role=Role.KEY_USER if key_user else Role.CONTACT, now=now, actor=actor)
-    contact = Contact.objects.create(workspace=customer.workspace, customer=customer, user=user,
-                                     name=name, email=email.strip().lower(), phone=phone)
-    audit(workspace=customer.workspace, actor=actor, action="contact.created", target=contact.email,
-          now=now)
+        add_member(
+            workspace=customer.workspace,
+            user=user,
+            role=Role.KEY_USER if key_user else Role.CONTACT,
+            now=now,
+            actor=actor,
+        )
+    contact = Contact.objects.create(
+        workspace=customer.workspace, customer=customer, user=user, name=name, email=email.strip().lower(), phone=phone
+    )
+    audit(workspace=customer.workspace, actor=actor, action="contact.created", target=contact.email, now=now)
     return contact

@@ -32,8 +32,11 @@ def help_page(request: ActorRequest) -> HttpResponse:
 def new_request(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     types = list(TicketType.objects.filter(workspace_id=actor.workspace.id, in_portal=True))
-    values = {"type": request.POST.get("type", ""), "subject": request.POST.get("subject", ""),
-              "description": request.POST.get("description", "")}
+    values = {
+        "type": request.POST.get("type", ""),
+        "subject": request.POST.get("subject", ""),
+        "description": request.POST.get("description", ""),
+    }
     error = ""
     if request.method == "POST":
         ticket_type = next((t for t in types if t.code == values["type"]), None)
@@ -44,17 +47,19 @@ def new_request(request: ActorRequest) -> HttpResponse:
                 ticket = actions.create_ticket(
                     actor=actor,
                     requester=access_contact(actor=actor, contact_id=actor.contact_id or 0),
-                    ticket_type=ticket_type, subject=values["subject"],
-                    description=values["description"], channel=Channel.PORTAL,
-                    uploads=uploads_from(request), now=now(),
+                    ticket_type=ticket_type,
+                    subject=values["subject"],
+                    description=values["description"],
+                    channel=Channel.PORTAL,
+                    uploads=uploads_from(request),
+                    now=now(),
                 )
             except ValueError as exc:
                 error = str(exc)
             else:
                 return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
     status = 400 if error else 200
-    return render(request, "portal/new.html",
-                  {"types": types, "values": values, "error": error}, status=status)
+    return render(request, "portal/new.html", {"types": types, "values": values, "error": error}, status=status)
 
 
 def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:
@@ -79,8 +84,13 @@ def reply(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
     error = ""
     try:
-        actions.add_reply(actor=request.actor, ticket=ticket, body=request.POST.get("body", ""),
-                          uploads=uploads_from(request), now=now())
+        actions.add_reply(
+            actor=request.actor,
+            ticket=ticket,
+            body=request.POST.get("body", ""),
+            uploads=uploads_from(request),
+            now=now(),
+        )
     except ValueError as exc:
         error = str(exc)
     if request.htmx and not error:  # type: ignore[attr-defined]
@@ -97,9 +107,7 @@ def reply(request: ActorRequest, number: int) -> HttpResponse:
 def transition(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
     try:
-        actions.transition_ticket(actor=request.actor, ticket=ticket,
-                                  to_state=request.POST.get("to", ""), now=now())
+        actions.transition_ticket(actor=request.actor, ticket=ticket, to_state=request.POST.get("to", ""), now=now())
     except ValueError as exc:
-        return render(request, "portal/request.html", _detail_context(request, number, str(exc)),
-                      status=400)
+        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)

@@ -75,9 +75,7 @@ def access_ticket(*, actor: Actor, number: int) -> Ticket:
 
 def access_attachment(*, actor: Actor, attachment_id: int) -> Attachment:
     """Load an attachment the actor may download; notes' files are staff-only."""
-    qs = Attachment.objects.filter(
-        workspace_id=actor.workspace.id, ticket__in=tickets_visible_to(actor)
-    )
+    qs = Attachment.objects.filter(workspace_id=actor.workspace.id, ticket__in=tickets_visible_to(actor))
     if not actor.is_staff:
         qs = qs.filter(note__isnull=True)
     try:

@@ -125,9 +125,7 @@ def _initial_state(ticket_type: TicketType) -> WorkflowState:
 
 
 def _default_priority(workspace_id: int) -> Priority:
-    priority = (
-        Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first()
-    )
+    priority = Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first()
     if priority is None:
         raise TicketError(_("This workspace has no priorities configured."))
     return priority
@@ -157,9 +155,7 @@ def create_ticket(
     description = _clean_text(description, field=_("Description"), max_length=BODY_MAX)
     validate_uploads(uploads)
     if actor.is_customer:
-        own = requester.id == actor.contact_id or (
-            actor.is_key_user and requester.customer_id == actor.customer_id
-        )
+        own = requester.id == actor.contact_id or (actor.is_key_user and requester.customer_id == actor.customer_id)
         if not own:
             raise NotPermitted(_("You can only register requests for your own company."))
         if not ticket_type.in_portal:
@@ -186,8 +182,9 @@ def create_ticket(
         created_at=now,
         updated_at=now,
     )
-    _record(ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code,
-            data={"channel": str(channel)})
+    _record(
+        ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
+    )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
     return ticket
 
@@ -195,13 +192,11 @@ def create_ticket(
 def _ensure_open(ticket: Ticket) -> None:
     if ticket.category in TERMINAL_CATEGORIES:
         raise TicketClosed(
-            _("Request %(ref)s is closed. Please register a new request about it.")
-            % {"ref": ticket.reference}
+            _("Request %(ref)s is closed. Please register a new request about it.") % {"ref": ticket.reference}
         )
 
 
-def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.datetime,
-          auto: bool = False) -> None:
+def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.datetime, auto: bool = False) -> None:
     previous = ticket.state
     ticket.state = state
     ticket.category = state.category
@@ -211,8 +206,15 @@ def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.
     if state.category in TERMINAL_CATEGORIES:
         ticket.closed_at = now
     ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at"])
-    _record(ticket=ticket, actor=actor, kind=EventKind.TRANSITIONED, now=now,
-            from_value=previous.code, to_value=state.code, data={"auto": True} if auto else None)
+    _record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.TRANSITIONED,
+        now=now,
+        from_value=previous.code,
+        to_value=state.code,
+        data={"auto": True} if auto else None,
+    )
 
 
 def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
@@ -225,38 +227,49 @@ def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def add_reply(
-    *, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()
-) -> Reply:
+def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Reply:
     """Add a public reply by a customer or an agent; raise TicketClosed on a closed ticket."""
     _same_workspace(actor, ticket)
     _ensure_open(ticket)
     body = _clean_text(body, field=_("Message"), max_length=BODY_MAX)
     validate_uploads(uploads)
     reply = Reply.objects.create(
-        workspace_id=ticket.workspace_id, ticket=ticket, author=actor.user,
-        author_name=actor.display_name, by_customer=actor.is_customer, body=body, created_at=now,
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        author=actor.user,
+        author_name=actor.display_name,
+        by_customer=actor.is_customer,
+        body=body,
+        created_at=now,
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, reply=reply)
-    _record(ticket=ticket, actor=actor, kind=EventKind.REPLIED, now=now, reply=reply,
-            data={"by_customer": actor.is_customer})
+    _record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.REPLIED,
+        now=now,
+        reply=reply,
+        data={"by_customer": actor.is_customer},
+    )
     Ticket.objects.filter(id=ticket.id).update(updated_at=now)
     _auto_move(ticket=ticket, actor=actor, now=now)
     return reply
 
 
 @transaction.atomic
-def add_note(
-    *, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()
-) -> Note:
+def add_note(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Note:
     """Add an internal note (staff only; never shown to the customer)."""
     _require_staff(actor)
     _same_workspace(actor, ticket)
     body = _clean_text(body, field=_("Note"), max_length=BODY_MAX)
     validate_uploads(uploads)
     note = Note.objects.create(
-        workspace_id=ticket.workspace_id, ticket=ticket, author=actor.user,
-        author_name=actor.display_name, body=body, created_at=now,
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        author=actor.user,
+        author_name=actor.display_name,
+        body=body,
+        created_at=now,
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, note=note)
     _record(ticket=ticket, actor=actor, kind=EventKind.NOTED, now=now, note=note)
@@ -267,9 +280,7 @@ def available_transitions(*, actor: Actor, ticket: Ticket) -> list[WorkflowTrans
     """The transitions the actor may make from the ticket's current state."""
     if ticket.category in TERMINAL_CATEGORIES:
         return []
-    transitions = WorkflowTransition.objects.filter(from_state_id=ticket.state_id).select_related(
-        "to_state"
-    )
+    transitions = WorkflowTransition.objects.filter(from_state_id=ticket.state_id).select_related("to_state")
     return [t for t in transitions if actor.role in t.allowed_roles]
 
 
@@ -285,11 +296,21 @@ def transition_ticket(*, actor: Actor, ticket: Ticket, to_state: str, now: dt.da
     raise TransitionNotAllowed(_("That status change is not allowed from the current status."))
 
 
-def _change(*, ticket: Ticket, actor: Actor, kind: EventKind, field: str, old: str, new: str,
-            now: dt.datetime, data: dict[str, object] | None = None) -> None:
+def _change(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    kind: EventKind,
+    field: str,
+    old: str,
+    new: str,
+    now: dt.datetime,
+    data: dict[str, object] | None = None,
+) -> None:
     ticket.updated_at = now
-    ticket.save(update_fields=[field, "updated_at"] if field != "priority"
-                else ["priority", "priority_rank", "updated_at"])
+    ticket.save(
+        update_fields=[field, "updated_at"] if field != "priority" else ["priority", "priority_rank", "updated_at"]
+    )
     _record(ticket=ticket, actor=actor, kind=kind, now=now, from_value=old, to_value=new, data=data)
 
 
@@ -304,8 +325,15 @@ def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.da
     old = ticket.priority.code
     ticket.priority = priority
     ticket.priority_rank = priority.rank
-    _change(ticket=ticket, actor=actor, kind=EventKind.PRIORITY_CHANGED, field="priority",
-            old=old, new=priority.code, now=now)
+    _change(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.PRIORITY_CHANGED,
+        field="priority",
+        old=old,
+        new=priority.code,
+        now=now,
+    )
     return ticket
 
 
@@ -319,14 +347,14 @@ def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, no
         return ticket
     old = ticket.type.code
     if ticket_type.workflow_id != ticket.state.workflow_id:
-        state = (
-            WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, category=ticket.category).first()
-            or _initial_state(ticket_type)
-        )
+        state = WorkflowState.objects.filter(
+            workflow_id=ticket_type.workflow_id, category=ticket.category
+        ).first() or _initial_state(ticket_type)
         _move(ticket=ticket, actor=actor, state=state, now=now, auto=True)
     ticket.type = ticket_type
-    _change(ticket=ticket, actor=actor, kind=EventKind.TYPE_CHANGED, field="type",
-            old=old, new=ticket_type.code, now=now)
+    _change(
+        ticket=ticket, actor=actor, kind=EventKind.TYPE_CHANGED, field="type", old=old, new=ticket_type.code, now=now
+    )
     return ticket
 
 
@@ -342,9 +370,17 @@ def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, 
         return ticket
     old = str(ticket.assignee_id or "")
     ticket.assignee = assignee
-    names = {"to_name": assignee.user.name if assignee else ""}
-    _change(ticket=ticket, actor=actor, kind=EventKind.ASSIGNED, field="assignee",
-            old=old, new=str(assignee.id if assignee else ""), now=now, data=names)
+    names: dict[str, object] = {"to_name": assignee.user.name if assignee else ""}
+    _change(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.ASSIGNED,
+        field="assignee",
+        old=old,
+        new=str(assignee.id if assignee else ""),
+        now=now,
+        data=names,
+    )
     return ticket
 
 
@@ -358,8 +394,15 @@ def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetim
         return ticket
     old = ticket.team.code if ticket.team else ""
     ticket.team = team
-    _change(ticket=ticket, actor=actor, kind=EventKind.TEAM_CHANGED, field="team",
-            old=old, new=team.code if team else "", now=now)
+    _change(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.TEAM_CHANGED,
+        field="team",
+        old=old,
+        new=team.code if team else "",
+        now=now,
+    )
     return ticket
 
 
@@ -374,6 +417,5 @@ def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -
         return ticket
     old = ticket.level
     ticket.level = level
-    _change(ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level",
-            old=old, new=level, now=now)
+    _change(ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now)
     return ticket

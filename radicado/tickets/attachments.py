@@ -21,10 +21,42 @@ from radicado.workspaces.models import User
 # Anything a browser could execute (html, svg, js) is refused.
 ALLOWED_EXTENSIONS = frozenset(
     {
-        "pdf", "txt", "csv", "log", "json", "xml", "rtf",
-        "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
-        "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "heic",
-        "zip", "7z", "gz", "rar", "eml", "msg", "mp3", "mp4", "m4a", "ogg", "wav",
+        "pdf",
+        "txt",
+        "csv",
+        "log",
+        "json",
+        "xml",
+        "rtf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "webp",
+        "bmp",
+        "tif",
+        "tiff",
+        "heic",
+        "zip",
+        "7z",
+        "gz",
+        "rar",
+        "eml",
+        "msg",
+        "mp3",
+        "mp4",
+        "m4a",
+        "ogg",
+        "wav",
     }
 )
 
@@ -42,8 +74,7 @@ class Upload:
 
 
 def _extension(filename: str) -> str:
-    suffix = PurePath(filename).suffix.lower().lstrip(".")
-    return suffix
+    return PurePath(filename).suffix.lower().lstrip(".")
 
 
 def safe_filename(filename: str) -> str:
@@ -91,9 +122,16 @@ def store_uploads(
         digest = hashlib.sha256(upload.data).hexdigest()
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         attachment = Attachment(
-            workspace_id=ticket.workspace_id, ticket=ticket, reply=reply, note=note,
-            filename=name, content_type=content_type, size=len(upload.data), sha256=digest,
-            uploaded_by=uploaded_by, created_at=now,
+            workspace_id=ticket.workspace_id,
+            ticket=ticket,
+            reply=reply,
+            note=note,
+            filename=name,
+            content_type=content_type,
+            size=len(upload.data),
+            sha256=digest,
+            uploaded_by=uploaded_by,
+            created_at=now,
         )
         # Random storage names: never the user's name, never guessable.
         storage_name = f"{ticket.workspace_id}/{secrets.token_hex(16)}.{_extension(name)}"

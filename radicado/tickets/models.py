@@ -96,9 +96,7 @@ class WorkflowTransition(Bilingual):
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(
-                fields=["workflow", "from_state", "to_state"], name="transition_unique_pair"
-            ),
+            models.UniqueConstraint(fields=["workflow", "from_state", "to_state"], name="transition_unique_pair"),
         ]
 
 
@@ -152,9 +150,7 @@ class Ticket(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
     requester = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
-    assignee = models.ForeignKey(
-        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned"
-    )
+    assignee = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned")
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     level = models.CharField(max_length=2, choices=Level.choices, default=Level.N1)
     subject = models.CharField(_("subject"), max_length=250)
@@ -171,9 +167,7 @@ class Ticket(models.Model):
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["workspace", "priority_rank", "number"], name="ticket_queue"),
-            models.Index(
-                fields=["workspace", "category", "priority_rank", "number"], name="ticket_queue_cat"
-            ),
+            models.Index(fields=["workspace", "category", "priority_rank", "number"], name="ticket_queue_cat"),
             models.Index(fields=["workspace", "assignee", "priority_rank", "number"], name="ticket_assignee"),
             models.Index(fields=["workspace", "customer", "number"], name="ticket_customer"),
             models.Index(fields=["workspace", "requester", "number"], name="ticket_requester"),
@@ -224,12 +218,8 @@ class Attachment(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    reply = models.ForeignKey(
-        Reply, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
-    )
-    note = models.ForeignKey(
-        Note, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
-    )
+    reply = models.ForeignKey(Reply, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
     file = models.FileField(upload_to="%Y/%m/")
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=120)

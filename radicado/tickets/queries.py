@@ -40,12 +40,29 @@ class QueueFilter:
 
 
 QUEUE_FIELDS = (
-    "id", "number", "subject", "category", "channel", "level", "created_at", "updated_at",
-    "priority_rank", "workspace__ticket_prefix",
-    "type__code", "type__name_es", "type__name_en",
-    "priority__code", "priority__name_es", "priority__name_en",
-    "state__code", "state__name_es", "state__name_en",
-    "customer__name", "requester__name", "assignee__user__name", "team__name",
+    "id",
+    "number",
+    "subject",
+    "category",
+    "channel",
+    "level",
+    "created_at",
+    "updated_at",
+    "priority_rank",
+    "workspace__ticket_prefix",
+    "type__code",
+    "type__name_es",
+    "type__name_en",
+    "priority__code",
+    "priority__name_es",
+    "priority__name_en",
+    "state__code",
+    "state__name_es",
+    "state__name_en",
+    "customer__name",
+    "requester__name",
+    "assignee__user__name",
+    "team__name",
 )
 
 
@@ -83,8 +100,7 @@ def queue_page(qs: QuerySet[Ticket], f: QueueFilter, *, limit: int = 50, offset:
     """One page of the queue: by priority, then order of arrival (T9); one query."""
     rows = (
         filter_tickets(qs, f)
-        .select_related("workspace", "type", "priority", "state", "customer", "requester",
-                        "assignee__user", "team")
+        .select_related("workspace", "type", "priority", "state", "customer", "requester", "assignee__user", "team")
         .only(*QUEUE_FIELDS)
         .order_by("priority_rank", "number")[offset : offset + limit + 1]
     )
@@ -95,10 +111,7 @@ def requests_of(qs: QuerySet[Ticket], *, active_only: bool, limit: int = 100) ->
     """A customer's requests, newest first, for the portal home."""
     if active_only:
         qs = qs.filter(category__in=ACTIVE_CATEGORIES)
-    return list(
-        qs.select_related("workspace", "type", "state", "requester", "priority")
-        .order_by("-number")[:limit]
-    )
+    return list(qs.select_related("workspace", "type", "state", "requester", "priority").order_by("-number")[:limit])
 
 
 @dataclass
@@ -116,12 +129,15 @@ def timeline(*, actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
         files = files.filter(note__isnull=True)
     by_parent: dict[tuple[str, int | None], list[Attachment]] = defaultdict(list)
     for a in files.order_by("id"):
-        key = ("reply", a.reply_id) if a.reply_id else ("note", a.note_id) if a.note_id else ("ticket", None)
-        by_parent[key].append(a)
+        parent: tuple[str, int | None] = (
+            ("reply", a.reply_id) if a.reply_id else ("note", a.note_id) if a.note_id else ("ticket", None)
+        )
+        by_parent[parent].append(a)
     entries = []
     for e in events.order_by("created_at", "id"):
+        key: tuple[str, int | None]
         if e.reply_id:
-            key: tuple[str, int | None] = ("reply", e.reply_id)
+            key = ("reply", e.reply_id)
         elif e.note_id:
             key = ("note", e.note_id)
         elif e.kind == "created":
@@ -163,7 +179,9 @@ def workspace_choices(*, workspace_id: int) -> WorkspaceChoices:
         agents=list(
             Membership.objects.filter(
                 workspace_id=workspace_id, is_active=True, role__in=["agent", "supervisor", "admin"]
-            ).select_related("user").order_by("user__name")
+            )
+            .select_related("user")
+            .order_by("user__name")
         ),
         teams=list(Team.objects.filter(workspace_id=workspace_id).order_by("name")),
     )

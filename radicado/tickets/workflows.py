@@ -75,18 +75,35 @@ def install_ticket_setup(*, workspace: Workspace, spec: dict[str, Any], now: dt.
     for code, wf in spec["workflows"].items():
         validate_workflow(code, wf)
     for p in spec["priorities"]:
-        Priority.objects.create(workspace=workspace, code=p["code"], name_es=p["name_es"],
-                                name_en=p.get("name_en", ""), rank=p["rank"],
-                                is_default=p.get("default", False))
+        Priority.objects.create(
+            workspace=workspace,
+            code=p["code"],
+            name_es=p["name_es"],
+            name_en=p.get("name_en", ""),
+            rank=p["rank"],
+            is_default=p.get("default", False),
+        )
     workflows = {code: _install_workflow(workspace, code, wf) for code, wf in spec["workflows"].items()}
     for order, t in enumerate(spec["types"]):
         if t["workflow"] not in workflows:
             raise WorkflowSpecError(f"types.{t['code']}: unknown workflow {t['workflow']!r}")
-        TicketType.objects.create(workspace=workspace, code=t["code"], name_es=t["name_es"],
-                                  name_en=t.get("name_en", ""), workflow=workflows[t["workflow"]],
-                                  in_portal=t.get("in_portal", True), order=order)
-    audit(workspace=workspace, actor=None, action="tickets.setup_installed", target="profile", now=now,
-          data={"workflows": sorted(workflows), "types": [t["code"] for t in spec["types"]]})
+        TicketType.objects.create(
+            workspace=workspace,
+            code=t["code"],
+            name_es=t["name_es"],
+            name_en=t.get("name_en", ""),
+            workflow=workflows[t["workflow"]],
+            in_portal=t.get("in_portal", True),
+            order=order,
+        )
+    audit(
+        workspace=workspace,
+        actor=None,
+        action="tickets.setup_installed",
+        target="profile",
+        now=now,
+        data={"workflows": sorted(workflows), "types": [t["code"] for t in spec["types"]]},
+    )
 
 
 def _install_workflow(workspace: Workspace, code: str, spec: dict[str, Any]) -> Workflow:
@@ -94,9 +111,15 @@ def _install_workflow(workspace: Workspace, code: str, spec: dict[str, Any]) -> 
     states = {}
     for order, s in enumerate(spec["states"]):
         states[s["code"]] = WorkflowState.objects.create(
-            workspace=workspace, workflow=wf, code=s["code"], name_es=s["name_es"],
-            name_en=s.get("name_en", ""), category=s["category"], is_initial=s.get("initial", False),
-            order=order, on_customer_reply=s.get("on_customer_reply", ""),
+            workspace=workspace,
+            workflow=wf,
+            code=s["code"],
+            name_es=s["name_es"],
+            name_en=s.get("name_en", ""),
+            category=s["category"],
+            is_initial=s.get("initial", False),
+            order=order,
+            on_customer_reply=s.get("on_customer_reply", ""),
             on_agent_reply=s.get("on_agent_reply", ""),
         )
     groups = spec.get("roles", {})
@@ -108,8 +131,13 @@ def _install_workflow(workspace: Workspace, code: str, spec: dict[str, Any]) -> 
             merged.extend(r for r in roles if r not in merged)
     WorkflowTransition.objects.bulk_create(
         WorkflowTransition(
-            workspace=workspace, workflow=wf, from_state=states[frm], to_state=states[to],
-            name_es=states[to].name_es, name_en=states[to].name_en, allowed_roles=roles,
+            workspace=workspace,
+            workflow=wf,
+            from_state=states[frm],
+            to_state=states[to],
+            name_es=states[to].name_es,
+            name_en=states[to].name_en,
+            allowed_roles=roles,
         )
         for (frm, to), roles in pairs.items()
     )

@@ -20,7 +20,7 @@ from radicado.tickets.workflows import install_ticket_setup
 from radicado.workspaces.actions import add_member, create_team, create_workspace, ensure_user
 from radicado.workspaces.models import Level, Role, Workspace
 
-DEMO_PASSWORD = "radicado-demo-2026"
+DEMO_PASSWORD = "radicado-demo-2026"  # noqa: S105 - published on purpose for the sample data
 PROFILE = Path(settings.BASE_DIR) / "profiles" / "default.json"
 
 
@@ -40,86 +40,194 @@ def _staff(ws: Workspace, people: list[tuple[str, str, Role, Level | None]], now
     return logins
 
 
-def _ticket(ws: Workspace, contact: Contact, type_code: str, subject: str, description: str,
-            now: dt.datetime, *, agent_email: str | None = None, answer: str = "",
-            priority: str | None = None) -> None:
+def _ticket(
+    ws: Workspace,
+    contact: Contact,
+    type_code: str,
+    subject: str,
+    description: str,
+    now: dt.datetime,
+    *,
+    agent_email: str | None = None,
+    answer: str = "",
+    priority: str | None = None,
+) -> None:
     customer_actor = actor_for(user=contact.user, workspace_slug=ws.slug) if contact.user else None
     ticket_type = TicketType.objects.get(workspace=ws, code=type_code)
     if customer_actor is not None and priority is None:
-        ticket = ticket_actions.create_ticket(actor=customer_actor, requester=contact, ticket_type=ticket_type,
-                                              subject=subject, description=description,
-                                              channel=Channel.PORTAL, now=now)
+        ticket = ticket_actions.create_ticket(
+            actor=customer_actor,
+            requester=contact,
+            ticket_type=ticket_type,
+            subject=subject,
+            description=description,
+            channel=Channel.PORTAL,
+            now=now,
+        )
     else:
         agent = ws.memberships.select_related("user").filter(role=Role.AGENT).first()
         assert agent is not None
         staff_actor = actor_for(user=agent.user, workspace_slug=ws.slug)
         ticket = ticket_actions.create_ticket(
-            actor=staff_actor, requester=contact, ticket_type=ticket_type, subject=subject,
-            description=description, channel=Channel.PHONE, now=now,
-            priority=Priority.objects.get(workspace=ws, code=priority) if priority else None)
+            actor=staff_actor,
+            requester=contact,
+            ticket_type=ticket_type,
+            subject=subject,
+            description=description,
+            channel=Channel.PHONE,
+            now=now,
+            priority=Priority.objects.get(workspace=ws, code=priority) if priority else None,
+        )
     if agent_email and answer:
         agent_user = ws.memberships.get(user__email=agent_email).user
         agent_actor = actor_for(user=agent_user, workspace_slug=ws.slug)
-        ticket_actions.add_reply(actor=agent_actor, ticket=ticket, body=answer,
-                                 now=now + dt.timedelta(minutes=40))
+        ticket_actions.add_reply(actor=agent_actor, ticket=ticket, body=answer, now=now + dt.timedelta(minutes=40))
 
 
 def _andino(now: dt.datetime) -> list[Login]:
-    ws = create_workspace(slug="soporte-andino", name="Soporte Andino S.A.S.", ticket_prefix="SOP",
-                          timezone="America/Bogota", support_email="soporte@example.com", now=now)
+    ws = create_workspace(
+        slug="soporte-andino",
+        name="Soporte Andino S.A.S.",
+        ticket_prefix="SOP",
+        timezone="America/Bogota",
+        support_email="soporte@example.com",
+        now=now,
+    )
     install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
-    logins = _staff(ws, [
-        ("diana.agente@example.com", "Diana Restrepo", Role.AGENT, Level.N1),
-        ("esteban.especialista@example.com", "Esteban Mora", Role.AGENT, Level.N2),
-        ("fabiola.supervisora@example.com", "Fabiola Quintero", Role.SUPERVISOR, Level.N3),
-        ("gabriel.admin@example.com", "Gabriel Ortiz", Role.ADMIN, None),
-    ], now)
+    logins = _staff(
+        ws,
+        [
+            ("diana.agente@example.com", "Diana Restrepo", Role.AGENT, Level.N1),
+            ("esteban.especialista@example.com", "Esteban Mora", Role.AGENT, Level.N2),
+            ("fabiola.supervisora@example.com", "Fabiola Quintero", Role.SUPERVISOR, Level.N3),
+            ("gabriel.admin@example.com", "Gabriel Ortiz", Role.ADMIN, None),
+        ],
+        now,
+    )
     members = list(ws.memberships.filter(role__in=[Role.AGENT, Role.SUPERVISOR]))
     create_team(workspace=ws, code="mesa", name="Mesa de servicio", members=members[:1], now=now)
     create_team(workspace=ws, code="especialistas", name="Especialistas", members=members[1:], now=now)
-    clinic = create_customer(workspace=ws, code="clinica-aurora", name="Clínica Aurora",
-                             contract_value=Decimal("4500000"), now=now)
-    transport = create_customer(workspace=ws, code="transportes-condor", name="Transportes Cóndor",
-                                contract_value=Decimal("1200000"), now=now)
-    create_customer(workspace=ws, code="panaderia-la-espiga", name="Panadería La Espiga",
-                    standing=Standing.IN_ARREARS, now=now)
-    ana = create_contact(customer=clinic, name="Ana Beltrán", email="ana.lider@example.com", phone="+57 300 000 0001",
-                         portal_password=DEMO_PASSWORD, key_user=True, now=now)
-    bruno = create_contact(customer=clinic, name="Bruno Cárdenas", email="bruno@example.com",
-                           phone="+57 300 000 0002", portal_password=DEMO_PASSWORD, now=now)
-    carla = create_contact(customer=transport, name="Carla Duarte", email="carla@example.com",
-                           phone="+57 300 000 0003", portal_password=DEMO_PASSWORD, now=now)
-    logins += [Login(ws.slug, "Usuario líder (Clínica Aurora)", ana.email),
-               Login(ws.slug, "Contacto (Clínica Aurora)", bruno.email),
-               Login(ws.slug, "Contacto (Transportes Cóndor)", carla.email)]
-    _ticket(ws, bruno, "incidente", "No puedo imprimir las facturas",
-            "Desde ayer la impresora de admisiones no imprime facturas electrónicas.", now,
-            agent_email="diana.agente@example.com",
-            answer="Hola Bruno, ¿puede enviarnos una captura del error que aparece?")
-    _ticket(ws, ana, "requerimiento", "Crear usuario para la nueva jefa de enfermería",
-            "Necesitamos un usuario con perfil de jefe de enfermería para Laura.", now + dt.timedelta(hours=1))
-    _ticket(ws, carla, "incidente", "El módulo de despachos está lento",
-            "Las consultas de despachos tardan más de un minuto desde esta mañana.", now + dt.timedelta(hours=2),
-            priority="alta")
-    _ticket(ws, carla, "consulta", "¿Cómo exporto el informe mensual?",
-            "Quisiera saber cómo exportar el informe de viajes a Excel.", now + dt.timedelta(hours=3))
+    clinic = create_customer(
+        workspace=ws, code="clinica-aurora", name="Clínica Aurora", contract_value=Decimal("4500000"), now=now
+    )
+    transport = create_customer(
+        workspace=ws, code="transportes-condor", name="Transportes Cóndor", contract_value=Decimal("1200000"), now=now
+    )
+    create_customer(
+        workspace=ws, code="panaderia-la-espiga", name="Panadería La Espiga", standing=Standing.IN_ARREARS, now=now
+    )
+    ana = create_contact(
+        customer=clinic,
+        name="Ana Beltrán",
+        email="ana.lider@example.com",
+        phone="+57 300 000 0001",
+        portal_password=DEMO_PASSWORD,
+        key_user=True,
+        now=now,
+    )
+    bruno = create_contact(
+        customer=clinic,
+        name="Bruno Cárdenas",
+        email="bruno@example.com",
+        phone="+57 300 000 0002",
+        portal_password=DEMO_PASSWORD,
+        now=now,
+    )
+    carla = create_contact(
+        customer=transport,
+        name="Carla Duarte",
+        email="carla@example.com",
+        phone="+57 300 000 0003",
+        portal_password=DEMO_PASSWORD,
+        now=now,
+    )
+    logins += [
+        Login(ws.slug, "Usuario líder (Clínica Aurora)", ana.email),
+        Login(ws.slug, "Contacto (Clínica Aurora)", bruno.email),
+        Login(ws.slug, "Contacto (Transportes Cóndor)", carla.email),
+    ]
+    _ticket(
+        ws,
+        bruno,
+        "incidente",
+        "No puedo imprimir las facturas",
+        "Desde ayer la impresora de admisiones no imprime facturas electrónicas.",
+        now,
+        agent_email="diana.agente@example.com",
+        answer="Hola Bruno, ¿puede enviarnos una captura del error que aparece?",
+    )
+    _ticket(
+        ws,
+        ana,
+        "requerimiento",
+        "Crear usuario para la nueva jefa de enfermería",
+        "Necesitamos un usuario con perfil de jefe de enfermería para Laura.",
+        now + dt.timedelta(hours=1),
+    )
+    _ticket(
+        ws,
+        carla,
+        "incidente",
+        "El módulo de despachos está lento",
+        "Las consultas de despachos tardan más de un minuto desde esta mañana.",
+        now + dt.timedelta(hours=2),
+        priority="alta",
+    )
+    _ticket(
+        ws,
+        carla,
+        "consulta",
+        "¿Cómo exporto el informe mensual?",
+        "Quisiera saber cómo exportar el informe de viajes a Excel.",
+        now + dt.timedelta(hours=3),
+    )
     return logins
 
 
 def _nube(now: dt.datetime) -> list[Login]:
-    ws = create_workspace(slug="telconube", name="TelcoNube", ticket_prefix="TEL", timezone="America/Bogota",
-                          support_email="ayuda@example.co", now=now)
+    ws = create_workspace(
+        slug="telconube",
+        name="TelcoNube",
+        ticket_prefix="TEL",
+        timezone="America/Bogota",
+        support_email="ayuda@example.co",
+        now=now,
+    )
     install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
-    logins = _staff(ws, [("ines.agente@example.co", "Inés Salazar", Role.AGENT, Level.N1),
-                         ("julian.admin@example.co", "Julián Pardo", Role.ADMIN, None)], now)
-    shop = create_customer(workspace=ws, code="ferreteria-tornillo", name="Ferretería El Tornillo",
-                           contract_value=Decimal("800000"), now=now)
-    hugo = create_contact(customer=shop, name="Hugo Peña", email="hugo@example.co", phone="+57 300 000 0004",
-                          portal_password=DEMO_PASSWORD, now=now)
+    logins = _staff(
+        ws,
+        [
+            ("ines.agente@example.co", "Inés Salazar", Role.AGENT, Level.N1),
+            ("julian.admin@example.co", "Julián Pardo", Role.ADMIN, None),
+        ],
+        now,
+    )
+    shop = create_customer(
+        workspace=ws,
+        code="ferreteria-tornillo",
+        name="Ferretería El Tornillo",
+        contract_value=Decimal("800000"),
+        now=now,
+    )
+    hugo = create_contact(
+        customer=shop,
+        name="Hugo Peña",
+        email="hugo@example.co",
+        phone="+57 300 000 0004",
+        portal_password=DEMO_PASSWORD,
+        now=now,
+    )
     logins.append(Login(ws.slug, "Contacto (Ferretería El Tornillo)", hugo.email))
-    _ticket(ws, hugo, "incidente", "Sin servicio de telefonía IP",
-            "Ninguna extensión tiene tono desde las 8:00.", now, agent_email="ines.agente@example.co",
-            answer="Estamos revisando la troncal SIP de su sede.")
+    _ticket(
+        ws,
+        hugo,
+        "incidente",
+        "Sin servicio de telefonía IP",
+        "Ninguna extensión tiene tono desde las 8:00.",
+        now,
+        agent_email="ines.agente@example.co",
+        answer="Estamos revisando la troncal SIP de su sede.",
+    )
     return logins
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from radicado.customers.access import actor_for
@@ -17,7 +18,7 @@ from radicado.tickets.attachments import Upload
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import User
 
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 class ActorRequest(HttpRequest):
@@ -38,7 +39,7 @@ def with_actor(staff: bool | None = None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, ws: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, ws: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             actor = actor_for(user=cast(User, request.user), workspace_slug=ws)
             if staff is True and not actor.is_staff:
                 from radicado.workspaces.access import WorkspaceNotFound
@@ -59,7 +60,7 @@ def with_actor(staff: bool | None = None) -> Callable[[F], F]:
 
 def uploads_from(request: HttpRequest, field: str = "attachments") -> list[Upload]:
     """Read uploaded files into the domain's Upload values."""
-    files: list[UploadedFile] = request.FILES.getlist(field)
+    files: list[UploadedFile[bytes]] = request.FILES.getlist(field)
     return [Upload(filename=f.name or "archivo", data=f.read()) for f in files]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib.auth import login, logout
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +13,6 @@ from radicado.tickets.access import access_attachment
 from radicado.web.helpers import ActorRequest, client_address, now, with_actor
 from radicado.workspaces.access import memberships_of
 from radicado.workspaces.actions import InvalidCredentials, LoginThrottled, sign_in
-from radicado.workspaces.models import User
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,8 +24,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         email = request.POST.get("email", "")
         try:
-            user = sign_in(email=email, password=request.POST.get("password", ""),
-                           address=client_address(request), now=now())
+            user = sign_in(
+                email=email, password=request.POST.get("password", ""), address=client_address(request), now=now()
+            )
         except LoginThrottled:
             error = _("Too many failed attempts. Wait 15 minutes and try again.")
             status = 429
@@ -40,8 +38,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
             return redirect("home")
-    return render(request, "web/login.html",
-                  {"error": error, "email": email, "next": next_url}, status=status)
+    return render(request, "web/login.html", {"error": error, "email": email, "next": next_url}, status=status)
 
 
 @require_POST
@@ -54,7 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Send a signed-in user to its workspace, or let it choose one."""
     if not request.user.is_authenticated:
         return redirect("login")
-    memberships = memberships_of(user=cast(User, request.user))
+    memberships = memberships_of(user=request.user)
     if len(memberships) == 1:
         m = memberships[0]
         if m.is_staff_role:
@@ -67,9 +64,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def download_attachment(request: ActorRequest, attachment_id: int) -> FileResponse:
     """Serve a file only to someone who may see it, always as a download."""
     attachment = access_attachment(actor=request.actor, attachment_id=attachment_id)
-    response = FileResponse(attachment.file.open("rb"), as_attachment=True,
-                            filename=attachment.filename,
-                            content_type="application/octet-stream")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

@@ -63,7 +63,5 @@ def membership_for(*, user: User, workspace_slug: str) -> Membership:
 def memberships_of(*, user: User) -> list[Membership]:
     """The user's active memberships, for the workspace chooser."""
     return list(
-        Membership.objects.filter(user=user, is_active=True)
-        .select_related("workspace")
-        .order_by("workspace__name")
+        Membership.objects.filter(user=user, is_active=True).select_related("workspace").order_by("workspace__name")
     )

@@ -22,18 +22,26 @@ from radicado.workspaces.models import (
 )
 
 
-def audit(*, workspace: Workspace, actor: User | None, action: str, target: str, now: dt.datetime,
-          data: dict[str, object] | None = None) -> None:
-    AuditEntry.objects.create(workspace=workspace, actor=actor, action=action, target=target,
-                              data=data or {}, at=now)
+def audit(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    action: str,
+    target: str,
+    now: dt.datetime,
+    data: dict[str, object] | None = None,
+) -> None:
+    AuditEntry.objects.create(workspace=workspace, actor=actor, action=action, target=target, data=data or {}, at=now)
 
 
 @transaction.atomic
-def create_workspace(*, slug: str, name: str, ticket_prefix: str, timezone: str,
-                     support_email: str = "", now: dt.datetime) -> Workspace:
+def create_workspace(
+    *, slug: str, name: str, ticket_prefix: str, timezone: str, support_email: str = "", now: dt.datetime
+) -> Workspace:
     """Create an empty workspace."""
-    ws = Workspace.objects.create(slug=slug, name=name, ticket_prefix=ticket_prefix,
-                                  timezone=timezone, support_email=support_email)
+    ws = Workspace.objects.create(
+        slug=slug, name=name, ticket_prefix=ticket_prefix, timezone=timezone, support_email=support_email
+    )
     audit(workspace=ws, actor=None, action="workspace.created", target=slug, now=now)
     return ws
 
@@ -48,22 +56,35 @@ def ensure_user(*, email: str, name: str, password: str | None) -> User:
 
 
 @transaction.atomic
-def add_member(*, workspace: Workspace, user: User, role: Role, now: dt.datetime,
-               level: Level | None = None, actor: User | None = None) -> Membership:
+def add_member(
+    *,
+    workspace: Workspace,
+    user: User,
+    role: Role,
+    now: dt.datetime,
+    level: Level | None = None,
+    actor: User | None = None,
+) -> Membership:
     """Give a user a role in a workspace (staff get a level, N1 by default)."""
     staff = role in (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
     membership, _created = Membership.objects.update_or_create(
-        workspace=workspace, user=user,
+        workspace=workspace,
+        user=user,
         defaults={"role": role, "level": (level or Level.N1) if staff else "", "is_active": True},
     )
-    audit(workspace=workspace, actor=actor, action="member.set", target=user.email, now=now,
-          data={"role": str(role), "level": membership.level})
+    audit(
+        workspace=workspace,
+        actor=actor,
+        action="member.set",
+        target=user.email,
+        now=now,
+        data={"role": str(role), "level": membership.level},
+    )
     return membership
 
 
 @transaction.atomic
-def create_team(*, workspace: Workspace, code: str, name: str, members: list[Membership],
-                now: dt.datetime) -> Team:
+def create_team(*, workspace: Workspace, code: str, name: str, members: list[Membership], now: dt.datetime) -> Team:
     team = Team.objects.create(workspace=workspace, code=code, name=name)
     team.members.set(members)
     audit(workspace=workspace, actor=None, action="team.created", target=code, now=now)
@@ -75,13 +96,15 @@ def _hash(secret: str) -> str:
 
 
 @transaction.atomic
-def issue_api_token(*, workspace: Workspace, user: User, name: str, now: dt.datetime,
-                    actor: User | None = None) -> tuple[ApiToken, str]:
+def issue_api_token(
+    *, workspace: Workspace, user: User, name: str, now: dt.datetime, actor: User | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; return it and its full value, which is shown this once only."""
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(workspace=workspace, user=user, name=name, prefix=prefix,
-                                    secret_hash=_hash(secret), created_at=now)
+    token = ApiToken.objects.create(
+        workspace=workspace, user=user, name=name, prefix=prefix, secret_hash=_hash(secret), created_at=now
+    )
     audit(workspace=workspace, actor=actor or user, action="token.issued", target=prefix, now=now)
     return token, f"rad_{prefix}_{secret}"
 

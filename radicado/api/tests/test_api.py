@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Cast
 from django.test import Client
 
+from conftest import PASSWORD, Cast
 from radicado.workspaces.models import ApiToken
 
 
 def token_for(email: str, workspace: str) -> str:
-    response = Client().post("/api/v1/auth/token", {"email": email, "password": PASSWORD, "workspace": workspace},
-                             content_type="application/json")
+    response = Client().post(
+        "/api/v1/auth/token",
+        {"email": email, "password": PASSWORD, "workspace": workspace},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     return str(response.json()["token"])
 
@@ -52,12 +55,17 @@ def test_token_is_stored_hashed_and_works_until_revoked(cast: Cast, api: Any) ->
 
 
 def test_wrong_password_or_foreign_workspace_gets_no_token(cast: Cast) -> None:
-    bad = Client().post("/api/v1/auth/token", {"email": "bob@example.com", "password": "nope", "workspace": "andes"},
-                        content_type="application/json")
+    bad = Client().post(
+        "/api/v1/auth/token",
+        {"email": "bob@example.com", "password": "nope", "workspace": "andes"},
+        content_type="application/json",
+    )
     assert bad.status_code == 400
-    foreign = Client().post("/api/v1/auth/token",
-                            {"email": "bob@example.com", "password": PASSWORD, "workspace": "brisa"},
-                            content_type="application/json")
+    foreign = Client().post(
+        "/api/v1/auth/token",
+        {"email": "bob@example.com", "password": PASSWORD, "workspace": "brisa"},
+        content_type="application/json",
+    )
     assert foreign.status_code == 400
     assert Api("rad_deadbeef_nope").get("/tickets").status_code == 401
 
@@ -105,8 +113,12 @@ def test_create_reply_and_transition_through_the_api(cast: Cast, api: Any) -> No
     assert created.status_code == 201
     number = created.json()["number"]
     assert created.json()["reference"] == f"AND-{number:06d}"
-    assert carol.post("/tickets", {"type": "incidente", "subject": "x", "description": "y",
-                                   "priority": "urgente"}).status_code == 403
+    assert (
+        carol.post(
+            "/tickets", {"type": "incidente", "subject": "x", "description": "y", "priority": "urgente"}
+        ).status_code
+        == 403
+    )
     bob = api("bob")
     assert bob.post(f"/tickets/{number}/replies", {"body": "¿Desde cuándo?"}).status_code == 201
     moved = bob.post(f"/tickets/{number}/transition", {"to": "esperando_cliente"})
@@ -123,8 +135,10 @@ def test_invalid_payloads_get_clear_errors(cast: Cast, api: Any) -> None:
     assert bob.post("/tickets", {"subject": "falta el tipo"}).status_code == 422
     unknown = bob.post("/tickets", {"type": "nope", "subject": "a", "description": "b", "requester_id": 1})
     assert unknown.status_code == 400 and "nope" in unknown.json()["detail"]
-    empty = bob.post("/tickets", {"type": "incidente", "subject": "  ", "description": "b",
-                                  "requester_id": cast.contacts["carol"].id})
+    empty = bob.post(
+        "/tickets",
+        {"type": "incidente", "subject": "  ", "description": "b", "requester_id": cast.contacts["carol"].id},
+    )
     assert empty.status_code == 400
     assert bob.get("/tickets?cursor=%%%").status_code == 400
 
@@ -132,8 +146,16 @@ def test_invalid_payloads_get_clear_errors(cast: Cast, api: Any) -> None:
 def test_cursor_pagination_walks_every_ticket_once_in_queue_order(cast: Cast, api: Any) -> None:
     bob = api("bob")
     for i in range(5):
-        bob.post("/tickets", {"type": "incidente", "subject": f"T{i}", "description": "d",
-                              "requester_id": cast.contacts["carol"].id, "priority": ["alta", "baja"][i % 2]})
+        bob.post(
+            "/tickets",
+            {
+                "type": "incidente",
+                "subject": f"T{i}",
+                "description": "d",
+                "requester_id": cast.contacts["carol"].id,
+                "priority": ["alta", "baja"][i % 2],
+            },
+        )
     seen: list[tuple[str, int]] = []
     url = "/tickets?status=all&limit=3"
     while url:

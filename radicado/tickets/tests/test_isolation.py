@@ -8,8 +8,8 @@ and 3 (erin, Globex); workspace brisa has its own ticket 1 (grace).
 from __future__ import annotations
 
 import pytest
-from conftest import Cast
 
+from conftest import Cast
 from radicado.tickets.models import Attachment, Reply
 
 # who -> the andes ticket numbers they may see
@@ -34,8 +34,13 @@ def test_portal_list_shows_only_the_customers_scope(cast: Cast, who: str) -> Non
 @pytest.mark.parametrize("who", ["carol", "dave", "erin", "bob", "alice"])
 def test_nobody_reaches_another_workspace(cast: Cast, who: str) -> None:
     client = cast.client(who)
-    for url in ["/w/brisa/", "/w/brisa/solicitudes/1/", "/w/brisa/console/", "/w/brisa/console/t/1/",
-                "/w/brisa/console/filas/"]:
+    for url in [
+        "/w/brisa/",
+        "/w/brisa/solicitudes/1/",
+        "/w/brisa/console/",
+        "/w/brisa/console/t/1/",
+        "/w/brisa/console/filas/",
+    ]:
         assert client.get(url).status_code == 404, url
     b_file = Attachment.objects.get(ticket=cast.tickets["B-1"])
     assert client.get(f"/w/andes/adjuntos/{b_file.id}/").status_code == 404

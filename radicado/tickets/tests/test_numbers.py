@@ -1,5 +1,4 @@
 from conftest import NOW, Cast
-
 from radicado.tickets.models import Ticket
 
 

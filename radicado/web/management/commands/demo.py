@@ -37,11 +37,23 @@ class Command(BaseCommand):
         port = opts["port"]
         self.stdout.write(f"Radicado en http://127.0.0.1:{port}/  (Ctrl+C para detener)")
         sys.stdout.flush()
-        os.execvp(sys.executable, [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(opts["workers"]),
-            "--chdir", str(settings.BASE_DIR), "--access-logfile", "-",
-        ])
+        os.execvp(  # noqa: S606 - replaces this process with the web server
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(opts["workers"]),
+                "--chdir",
+                str(settings.BASE_DIR),
+                "--access-logfile",
+                "-",
+            ],
+        )
 
 
 def _login_table() -> list[str]:

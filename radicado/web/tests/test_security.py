@@ -1,0 +1,87 @@
+"""Sign-in throttling, CSRF, safe rendering of user text, password hashing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from conftest import PASSWORD, Cast
+
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+def login(client: Client, email: str, password: str) -> Any:
+    return client.post("/entrar/", {"email": email, "password": password})
+
+
+def test_sign_in_works_and_goes_to_the_right_place(cast: Cast) -> None:
+    assert login(Client(), "carol@example.com", PASSWORD)["Location"] == "/"
+    client = Client()
+    login(client, "bob@example.com", PASSWORD)
+    assert client.get("/")["Location"] == "/w/andes/console/"
+
+
+def test_repeated_failures_lock_the_account_even_with_the_right_password(cast: Cast, settings: Any) -> None:
+    settings.LOGIN_THROTTLE_FAILURES = 3
+    client = Client()
+    for _ in range(3):
+        assert login(client, "carol@example.com", "wrong").status_code == 400
+    assert login(client, "carol@example.com", PASSWORD).status_code == 429
+    # other accounts are not locked out by carol's attacker
+    assert login(Client(), "erin@example.com", PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_clears_the_account_failures(cast: Cast, settings: Any) -> None:
+    settings.LOGIN_THROTTLE_FAILURES = 3
+    for _ in range(2):
+        login(Client(), "carol@example.com", "wrong")
+    assert login(Client(), "carol@example.com", PASSWORD).status_code == 302
+    for _ in range(2):
+        login(Client(), "carol@example.com", "wrong")
+    assert login(Client(), "carol@example.com", PASSWORD).status_code == 302
+
+
+def test_open_redirects_after_sign_in_are_refused(cast: Cast) -> None:
+    response = Client().post(
+        "/entrar/", {"email": "carol@example.com", "password": PASSWORD, "next": "https://evil.example.net/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_posts_without_csrf_token_are_rejected(cast: Cast) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.users["carol"])
+    assert client.post("/w/andes/solicitudes/1/responder/", {"body": "hola"}).status_code == 403
+    anonymous = Client(enforce_csrf_checks=True)
+    assert anonymous.post("/entrar/", {"email": "carol@example.com", "password": PASSWORD}).status_code == 403
+
+
+def test_user_text_is_rendered_as_text_everywhere(cast: Cast) -> None:
+    carol = cast.client("carol")
+    response = carol.post("/w/andes/solicitudes/nueva/", {"type": "incidente", "subject": XSS, "description": XSS})
+    number = int(response["Location"].rstrip("/").split("/")[-1])
+    carol.post(f"/w/andes/solicitudes/{number}/responder/", {"body": XSS})
+    pages = [
+        carol.get(f"/w/andes/solicitudes/{number}/"),
+        carol.get("/w/andes/"),
+        cast.client("bob").get(f"/w/andes/console/t/{number}/"),
+        cast.client("bob").get("/w/andes/console/"),
+    ]
+    for page in pages:
+        html = page.content.decode()
+        assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_passwords_are_hashed_with_argon2_in_production_settings() -> None:
+    from config import settings as production
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_attachments_are_not_under_a_public_url() -> None:
+    from config import settings as production
+
+    assert production.STORAGES["default"]["OPTIONS"]["base_url"] is None
+    assert not hasattr(production, "MEDIA_URL")
