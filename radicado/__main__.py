@@ -1,0 +1,3 @@
+from radicado.cli import main
+
+main()
