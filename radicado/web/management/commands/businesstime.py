@@ -16,12 +16,12 @@ class Command(BaseCommand):
         "Business-time arithmetic on a calendar file: `deadline` reads {start, minutes} lines, "
         "`elapsed` reads {start, end} lines; one JSON answer per line."
     )
-    requires_system_checks: list[str] = []  # noqa: RUF012 - Django's own attribute type
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("query", nargs=argparse.REMAINDER, help="deadline|elapsed --calendar FILE")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        status = run(list(opts["query"]), sys.stdin, self.stdout._out)  # type: ignore[attr-defined]
+        status = run(list(opts["query"]), sys.stdin, sys.stdout)
         if status:
             raise CommandError(f"exit status {status}", returncode=status)
