@@ -161,11 +161,7 @@ class Calendar:
         if calendar_time:
             amount_us = -amount_us
         if pauses:
-            return self._to_datetime(
-                self._advance_around(
-                    start_us, amount_us, _merge_pauses(pauses), calendar_time
-                )
-            )
+            return self._to_datetime(self._advance_around(start_us, amount_us, _merge_pauses(pauses), calendar_time))
         if calendar_time:
             return self._to_datetime(start_us + amount_us)
         return self._to_datetime(self._business_advance(start_us, amount_us))
@@ -185,9 +181,7 @@ class Calendar:
         """
         start_us, end_us = _to_us(start, "start"), _to_us(end, "end")
         if end_us < start_us:
-            raise ValueError(
-                f"end {end.isoformat()} is before start {start.isoformat()}"
-            )
+            raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
         measure = _calendar_measure if calendar_time else self._business_measure
         total = measure(start_us, end_us)
         for pause_from, pause_to in _merge_pauses(pauses):
@@ -196,9 +190,7 @@ class Calendar:
                 total -= measure(low, high)
         return timedelta(microseconds=total)
 
-    def open_intervals(
-        self, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]:
+    def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Return the open periods inside ``[start, end)``, clipped to it, in order."""
         start_us, end_us = _to_us(start, "start"), _to_us(end, "end")
         index = self._covering(start_us // _US, end_us // _US)
@@ -220,9 +212,7 @@ class Calendar:
         The bulk form of ``add(start, seconds / 60, "minutes")``; both inputs are integer
         arrays (broadcast together), the result is an int64 array of epoch seconds.
         """
-        start_s, amount_s = np.broadcast_arrays(
-            _as_int64(starts, "starts"), _as_int64(seconds, "seconds")
-        )
+        start_s, amount_s = np.broadcast_arrays(_as_int64(starts, "starts"), _as_int64(seconds, "seconds"))
         if np.any(amount_s < 0):
             raise ValueError("seconds must be non-negative")
         if start_s.size == 0:
@@ -244,17 +234,13 @@ class Calendar:
 
     def elapsed_many(self, starts: npt.ArrayLike, ends: npt.ArrayLike) -> Int64Array:
         """Return the open seconds in each ``[starts[i], ends[i])`` (epoch seconds, int64)."""
-        start_s, end_s = np.broadcast_arrays(
-            _as_int64(starts, "starts"), _as_int64(ends, "ends")
-        )
+        start_s, end_s = np.broadcast_arrays(_as_int64(starts, "starts"), _as_int64(ends, "ends"))
         if np.any(end_s < start_s):
             raise ValueError("every end must be at or after its start")
         if start_s.size == 0:
             return np.empty(start_s.shape, dtype=np.int64)
         index = self._covering(int(start_s.min()), int(end_s.max()))
-        return (
-            _open_before_many(index, end_s) - _open_before_many(index, start_s)
-        ).astype(np.int64)
+        return (_open_before_many(index, end_s) - _open_before_many(index, start_s)).astype(np.int64)
 
     # Internals ------------------------------------------------------------------------
 
@@ -287,14 +273,17 @@ class Calendar:
 
     def _business_advance(self, start_us: int, amount_us: int) -> int:
         """Earliest instant (µs) by which ``amount_us > 0`` open microseconds have elapsed."""
-        index = self._covering(start_us // _US, start_us // _US)
+        second = start_us // _US
+        index = self._index
+        if index is None or not index.valid_from <= second < index.valid_until:
+            index = self._covering(second, second)
         while True:
             # Cumulative values are relative to the index's first year: recompute per index.
             target = _open_before_us(index, start_us) + amount_us
             # Interval boundaries are whole seconds, so compare in ceiling seconds.
             i = bisect_left(index.cum_end_list, -(-target // _US))
             if i < len(index.cum_end_list):
-                deadline = index.starts_list[i] * _US + target - index.cum_list[i] * _US
+                deadline = (index.starts_list[i] - index.cum_list[i]) * _US + target
                 if deadline < index.valid_until * _US:
                     return deadline
             index = self._extend(index)
@@ -309,10 +298,7 @@ class Calendar:
         index = self._covering(second, second)
         while True:
             j = bisect_right(index.day_ordinals_list, local_day) + int(days) - 1
-            if (
-                j < len(index.day_closes_list)
-                and index.day_closes_list[j] < index.valid_until
-            ):
+            if j < len(index.day_closes_list) and index.day_closes_list[j] < index.valid_until:
                 return self._to_datetime(index.day_closes_list[j] * _US)
             index = self._extend(index)
 
@@ -332,33 +318,23 @@ class Calendar:
         return self._build(first, last)
 
     def _extend(self, index: Index) -> Index:
-        """Return an index reaching further into the future (at least doubling its span)."""
+        """Return an index reaching further into the future (by its span, at most 10 years)."""
         latest = self._index or index
         first = min(index.first_year, latest.first_year)
         last = max(index.last_year, latest.last_year)
         limit = self._open_time_ends
         if limit is not None and last > limit:
-            raise NoOpenTimeError(
-                f"the calendar has no open time after the year {limit}"
-            )
+            raise NoOpenTimeError(f"the calendar has no open time after the year {limit}")
         if last >= LAST_YEAR:
-            raise NoOpenTimeError(
-                f"the answer lies beyond the supported year {LAST_YEAR}"
-            )
-        return self._build(first, min(last + (last - first + 1), LAST_YEAR))
+            raise NoOpenTimeError(f"the answer lies beyond the supported year {LAST_YEAR}")
+        return self._build(first, min(last + min(last - first + 1, 10), LAST_YEAR))
 
     def _build(self, first: int, last: int) -> Index:
         if first < FIRST_YEAR - 1 or last > LAST_YEAR + 1:
-            raise ValueError(
-                f"instants must lie between the years {FIRST_YEAR} and {LAST_YEAR}"
-            )
+            raise ValueError(f"instants must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
         with self._lock:
             index = self._index
-            if (
-                index is not None
-                and index.first_year <= first
-                and last <= index.last_year
-            ):
+            if index is not None and index.first_year <= first and last <= index.last_year:
                 return index
             for year in range(first, last + 1):
                 if year not in self._years:
@@ -371,9 +347,14 @@ class Calendar:
 def _open_before_us(index: Index, us: int) -> int:
     """Open microseconds before ``us`` (relative to the index origin)."""
     second, fraction = divmod(us, _US)
-    before, is_open = index.open_before(second)
-    # Boundaries are whole seconds: the second holding ``us`` is entirely open or closed.
-    return before * _US + (fraction if is_open else 0)
+    # Same search as Index.open_before, inlined: this is the hot path of every query.
+    i = bisect_right(index.starts_list, second) - 1
+    if i < 0:
+        return 0
+    if second < index.ends_list[i]:
+        # Boundaries are whole seconds: the second holding ``us`` is entirely open.
+        return (index.cum_list[i] + second - index.starts_list[i]) * _US + fraction
+    return index.cum_end_list[i] * _US
 
 
 def _open_before_many(index: Index, seconds: Int64Array) -> Int64Array:
@@ -426,9 +407,7 @@ def _to_us(value: datetime, name: str) -> int:
         if not isinstance(value, datetime):
             kind = type(value).__name__
             raise TypeError(f"{name} must be a datetime, got {kind}") from None
-        raise ValueError(
-            f"{name} must be timezone-aware, got {value.isoformat()}"
-        ) from None
+        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}") from None
     return (delta.days * SECONDS_PER_DAY + delta.seconds) * _US + delta.microseconds
 
 
@@ -436,19 +415,13 @@ def _utc_year(second: int) -> int:
     try:
         return (_EPOCH + timedelta(seconds=second)).year
     except OverflowError:
-        raise ValueError(
-            f"instants must lie between the years {FIRST_YEAR} and {LAST_YEAR}"
-        ) from None
+        raise ValueError(f"instants must lie between the years {FIRST_YEAR} and {LAST_YEAR}") from None
 
 
 def _as_int64(values: npt.ArrayLike, name: str) -> Int64Array:
     array = np.asarray(values)
     if array.dtype.kind in "iu":
         return array.astype(np.int64, copy=False)
-    if (
-        array.dtype.kind == "f"
-        and np.all(np.isfinite(array))
-        and np.all(array == np.round(array))
-    ):
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
         return array.astype(np.int64)
     raise ValueError(f"{name} must be whole epoch seconds (an integer array)")

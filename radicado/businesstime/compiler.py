@@ -69,9 +69,7 @@ class YearPieces:
 
 
 @lru_cache(maxsize=512)
-def offset_segments(
-    zone: ZoneInfo, lo: int, hi: int
-) -> tuple[tuple[int, int, int], ...]:
+def offset_segments(zone: ZoneInfo, lo: int, hi: int) -> tuple[tuple[int, int, int], ...]:
     """Split the UTC range ``[lo, hi)`` into ``(start, end, utc_offset_seconds)`` segments.
 
     Cached: calendars that share a time zone share the (slow, sampled) transition search.
@@ -111,9 +109,7 @@ def compile_year(spec: CalendarSpec, zone: ZoneInfo, year: int) -> YearPieces:
     walls_from: list[int] = []
     walls_to: list[int] = []
     ordinals: list[int] = []
-    for ordinal in range(
-        date(year, 1, 1).toordinal(), date(year + 1, 1, 1).toordinal()
-    ):
+    for ordinal in range(date(year, 1, 1).toordinal(), date(year + 1, 1, 1).toordinal()):
         day = date.fromordinal(ordinal)
         midnight = (ordinal - _EPOCH_ORDINAL) * SECONDS_PER_DAY
         for interval in spec.intervals_on(day, holiday_dates):
@@ -135,9 +131,7 @@ def compile_year(spec: CalendarSpec, zone: ZoneInfo, year: int) -> YearPieces:
         piece_to.append(utc_to[keep])
         piece_day.append(day_of[keep])
     starts, ends = merge(np.concatenate(piece_from), np.concatenate(piece_to))
-    day_ordinals, day_closes = _day_closes(
-        np.concatenate(piece_day), np.concatenate(piece_to)
-    )
+    day_ordinals, day_closes = _day_closes(np.concatenate(piece_day), np.concatenate(piece_to))
     return YearPieces(year, starts, ends, day_ordinals, day_closes)
 
 
@@ -175,9 +169,7 @@ def _holiday_dates(spec: CalendarSpec, year: int) -> frozenset[date]:
 @lru_cache(maxsize=1024)
 def holiday_dates(source: HolidaySource, year: int) -> frozenset[date]:
     """Return the public holidays of ``source`` in ``year`` (observed dates included)."""
-    found = holidays.country_holidays(
-        source.country, subdiv=source.subdivision, years=year, language=HOLIDAY_LANGUAGE
-    )
+    found = holidays.country_holidays(source.country, subdiv=source.subdivision, years=year, language=HOLIDAY_LANGUAGE)
     return frozenset(found.keys())
 
 

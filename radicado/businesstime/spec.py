@@ -107,9 +107,7 @@ class CalendarSpec:
     def __post_init__(self) -> None:
         self._open_dates_map.update(self.open_dates)
 
-    def intervals_on(
-        self, day: date, holiday_dates: frozenset[date]
-    ) -> tuple[Interval, ...]:
+    def intervals_on(self, day: date, holiday_dates: frozenset[date]) -> tuple[Interval, ...]:
         """Return the intervals that start on ``day`` given that year's public holidays.
 
         ``open_dates`` replace the day's intervals (even on a holiday); otherwise a holiday
@@ -143,7 +141,7 @@ class CalendarSpec:
         years = [day.year for day, intervals in self.open_dates if intervals]
         years += [
             following.effective_from.year
-            for version, following in zip(self.versions, self.versions[1:])
+            for version, following in zip(self.versions, self.versions[1:], strict=False)
             if any(version.week) and following.effective_from is not None
         ]
         return max(years, default=0)
@@ -156,8 +154,7 @@ class CalendarSpec:
         }
         if len(self.versions) > 1:
             data["schedules"] = [
-                {"effective_from": str(v.effective_from), "week": _week_to_json(v.week)}
-                for v in self.versions[1:]
+                {"effective_from": str(v.effective_from), "week": _week_to_json(v.week)} for v in self.versions[1:]
             ]
         data["holidays"] = (
             None
@@ -168,10 +165,7 @@ class CalendarSpec:
             }
         )
         data["closed_dates"] = sorted(str(d) for d in self.closed_dates)
-        data["open_dates"] = {
-            str(day): [i.to_json() for i in intervals]
-            for day, intervals in self.open_dates
-        }
+        data["open_dates"] = {str(day): [i.to_json() for i in intervals] for day, intervals in self.open_dates}
         return data
 
 
@@ -201,8 +195,10 @@ def parse_calendar(data: Mapping[str, Any] | str) -> CalendarSpec:
             raise CalendarError(f"open_dates.{day}", "the date is also in closed_dates")
     return CalendarSpec(
         timezone=_parse_timezone(data["timezone"]),
-        versions=(ScheduleVersion(None, _parse_week(data["week"], "week")),)
-        + _parse_versions(data.get("schedules", [])),
+        versions=(
+            ScheduleVersion(None, _parse_week(data["week"], "week")),
+            *_parse_versions(data.get("schedules", [])),
+        ),
         holidays=_parse_holidays(data.get("holidays")),
         closed_dates=closed_dates,
         open_dates=open_dates,
@@ -211,15 +207,11 @@ def parse_calendar(data: Mapping[str, Any] | str) -> CalendarSpec:
 
 def _parse_timezone(value: object) -> str:
     if not isinstance(value, str) or not value:
-        raise CalendarError(
-            "timezone", f"{json.dumps(value)} is not an IANA time zone name"
-        )
+        raise CalendarError("timezone", f"{json.dumps(value)} is not an IANA time zone name")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CalendarError(
-            "timezone", f'"{value}" is not a known IANA time zone'
-        ) from None
+        raise CalendarError("timezone", f'"{value}" is not a known IANA time zone') from None
     return value
 
 
@@ -228,12 +220,8 @@ def _parse_week(value: object, path: str) -> Week:
         raise CalendarError(path, "must be an object with keys mon..sun")
     unknown = sorted(set(value) - set(WEEKDAYS))
     if unknown:
-        raise CalendarError(
-            f"{path}.{unknown[0]}", "unknown weekday (use mon, tue, ..., sun)"
-        )
-    return tuple(
-        _parse_intervals(value.get(name, []), f"{path}.{name}") for name in WEEKDAYS
-    )
+        raise CalendarError(f"{path}.{unknown[0]}", "unknown weekday (use mon, tue, ..., sun)")
+    return tuple(_parse_intervals(value.get(name, []), f"{path}.{name}") for name in WEEKDAYS)
 
 
 def _parse_intervals(value: object, path: str) -> tuple[Interval, ...]:
@@ -280,17 +268,13 @@ def _parse_date(value: object, path: str) -> date:
 
 def _parse_versions(value: object) -> tuple[ScheduleVersion, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise CalendarError(
-            "schedules", 'must be a list of {"effective_from", "week"} objects'
-        )
+        raise CalendarError("schedules", 'must be a list of {"effective_from", "week"} objects')
     versions: list[ScheduleVersion] = []
     previous: date | None = None
     for index, item in enumerate(value):
         path = f"schedules[{index}]"
         if not isinstance(item, Mapping):
-            raise CalendarError(
-                path, 'must be an object {"effective_from": ..., "week": ...}'
-            )
+            raise CalendarError(path, 'must be an object {"effective_from": ..., "week": ...}')
         unknown = sorted(set(item) - {"effective_from", "week"})
         if unknown:
             raise CalendarError(f"{path}.{unknown[0]}", "unknown field")
@@ -298,12 +282,8 @@ def _parse_versions(value: object) -> tuple[ScheduleVersion, ...]:
             raise CalendarError(path, 'needs both "effective_from" and "week"')
         effective = _parse_date(item["effective_from"], f"{path}.effective_from")
         if previous is not None and effective <= previous:
-            raise CalendarError(
-                f"{path}.effective_from", "versions must be in increasing date order"
-            )
-        versions.append(
-            ScheduleVersion(effective, _parse_week(item["week"], f"{path}.week"))
-        )
+            raise CalendarError(f"{path}.effective_from", "versions must be in increasing date order")
+        versions.append(ScheduleVersion(effective, _parse_week(item["week"], f"{path}.week")))
         previous = effective
     return tuple(versions)
 
@@ -312,58 +292,42 @@ def _parse_holidays(value: object) -> HolidaySource | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise CalendarError(
-            "holidays", 'must be null or {"country": "CO", "subdivision": null}'
-        )
+        raise CalendarError("holidays", 'must be null or {"country": "CO", "subdivision": null}')
     unknown = sorted(set(value) - {"country", "subdivision"})
     if unknown:
         raise CalendarError(f"holidays.{unknown[0]}", "unknown field")
     country, subdivision = value.get("country"), value.get("subdivision")
     if not isinstance(country, str) or not country:
-        raise CalendarError(
-            "holidays.country", f"{json.dumps(country)} is not a country code"
-        )
+        raise CalendarError("holidays.country", f"{json.dumps(country)} is not a country code")
     if subdivision is not None and not isinstance(subdivision, str):
         raise CalendarError("holidays.subdivision", "must be a string or null")
     if country not in holidays.list_supported_countries():
-        raise CalendarError(
-            "holidays.country", f'"{country}" is not supported by the holidays package'
-        )
+        raise CalendarError("holidays.country", f'"{country}" is not supported by the holidays package')
     try:
-        holidays.country_holidays(
-            country, subdiv=subdivision, language=HOLIDAY_LANGUAGE
-        )
+        holidays.country_holidays(country, subdiv=subdivision, language=HOLIDAY_LANGUAGE)
     except NotImplementedError:
-        raise CalendarError(
-            "holidays.subdivision", f'"{subdivision}" is not a subdivision of {country}'
-        ) from None
+        raise CalendarError("holidays.subdivision", f'"{subdivision}" is not a subdivision of {country}') from None
     return HolidaySource(country, subdivision)
 
 
 def _parse_closed_dates(value: object) -> frozenset[date]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise CalendarError("closed_dates", 'must be a list of "YYYY-MM-DD" dates')
-    return frozenset(
-        _parse_date(item, f"closed_dates[{i}]") for i, item in enumerate(value)
-    )
+    return frozenset(_parse_date(item, f"closed_dates[{i}]") for i, item in enumerate(value))
 
 
 def _parse_open_dates(value: object) -> tuple[tuple[date, tuple[Interval, ...]], ...]:
     if not isinstance(value, Mapping):
-        raise CalendarError(
-            "open_dates", 'must be an object {"YYYY-MM-DD": [intervals]}'
-        )
+        raise CalendarError("open_dates", 'must be an object {"YYYY-MM-DD": [intervals]}')
     parsed = {
-        _parse_date(key, f"open_dates.{key}"): _parse_intervals(
-            item, f"open_dates.{key}"
-        )
+        _parse_date(key, f"open_dates.{key}"): _parse_intervals(item, f"open_dates.{key}")
         for key, item in value.items()
     }
     return tuple(sorted(parsed.items()))
 
 
 def _week_to_json(week: Week) -> dict[str, list[list[str]]]:
-    return {name: [i.to_json() for i in day] for name, day in zip(WEEKDAYS, week)}
+    return {name: [i.to_json() for i in day] for name, day in zip(WEEKDAYS, week, strict=True)}
 
 
 def _format_minutes(minutes: int) -> str:

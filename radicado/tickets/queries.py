@@ -49,21 +49,20 @@ QUEUE_FIELDS = (
     "created_at",
     "updated_at",
     "priority_rank",
-    "workspace__ticket_prefix",
-    "type__code",
-    "type__name_es",
-    "type__name_en",
-    "priority__code",
-    "priority__name_es",
-    "priority__name_en",
-    "state__code",
-    "state__name_es",
-    "state__name_en",
+    "workspace_id",
+    "type_id",
+    "priority_id",
+    "state_id",
+    "team_id",
     "customer__name",
     "requester__name",
     "assignee__user__name",
-    "team__name",
 )
+# A workspace's small lookup rows are fetched with one short query each instead of
+# being joined: PostgreSQL spends ~30 ms planning a ten-table join on every request
+# (for ~1 ms of execution), and a five-table join plans in ~1 ms. The query count
+# stays fixed whatever the page size (benchmarks/web/README.md).
+LOOKUP_RELATIONS = ("workspace", "type", "priority", "state", "team")
 
 
 def filter_tickets(qs: QuerySet[Ticket], f: QueueFilter) -> QuerySet[Ticket]:
@@ -97,10 +96,11 @@ def filter_tickets(qs: QuerySet[Ticket], f: QueueFilter) -> QuerySet[Ticket]:
 
 
 def queue_page(qs: QuerySet[Ticket], f: QueueFilter, *, limit: int = 50, offset: int = 0) -> list[Ticket]:
-    """One page of the queue: by priority, then order of arrival (T9); one query."""
+    """One page of the queue: by priority, then order of arrival (T9); a fixed number of queries."""
     rows = (
         filter_tickets(qs, f)
-        .select_related("workspace", "type", "priority", "state", "customer", "requester", "assignee__user", "team")
+        .select_related("customer", "requester", "assignee__user")
+        .prefetch_related(*LOOKUP_RELATIONS)
         .only(*QUEUE_FIELDS)
         .order_by("priority_rank", "number")[offset : offset + limit + 1]
     )

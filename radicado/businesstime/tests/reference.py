@@ -40,14 +40,10 @@ class ReferenceCalendar:
             self.versions.append((effective, version["week"]))
         self.source = data.get("holidays")
         self.closed = {date.fromisoformat(d) for d in data.get("closed_dates", [])}
-        self.open_dates = {
-            date.fromisoformat(day): spans
-            for day, spans in data.get("open_dates", {}).items()
-        }
+        self.open_dates = {date.fromisoformat(day): spans for day, spans in data.get("open_dates", {}).items()}
         # Caches only; each cached function is a plain, direct computation.
         self.holidays_of = lru_cache(maxsize=None)(self._holidays_of)
-        self.intervals_on = lru_cache(maxsize=None)(self._intervals_on)
-        self.owner_days = lru_cache(maxsize=None)(self._owner_days)
+        self.covered = lru_cache(maxsize=None)(self._covered)
 
     def _holidays_of(self, year: int) -> frozenset[date]:
         if self.source is None:
@@ -60,8 +56,11 @@ class ReferenceCalendar:
         )
         return frozenset(found)
 
-    def _intervals_on(self, day: date) -> list[tuple[datetime, datetime]]:
-        """Return the naive local wall-clock intervals that start on ``day``."""
+    def intervals_on(self, day: date) -> list[tuple[int, int]]:
+        """Return the intervals that start on ``day`` in minutes after its local midnight.
+
+        An interval that runs past midnight ends after minute 1440.
+        """
         if day in self.open_dates:
             raw = self.open_dates[day]
         elif day in self.closed or day in self.holidays_of(day.year):
@@ -72,51 +71,63 @@ class ReferenceCalendar:
                 if effective is not None and effective <= day:
                     week = candidate
             raw = week.get(WEEKDAY_KEYS[day.weekday()], [])
-        midnight = datetime.combine(day, time())
         result = []
         for start_text, end_text in raw:
             start, end = _minutes(start_text), _minutes(end_text)
             if end <= start:
                 end += 1440  # runs past midnight
-            result.append(
-                (midnight + timedelta(minutes=start), midnight + timedelta(minutes=end))
-            )
+            result.append((start, end))
         return result
+
+    def _covered(self, ordinal: int) -> bytes:
+        """Flags for the wall-clock minutes 0..2879 after the local midnight of a date that
+        the intervals starting on that date cover."""
+        flags = bytearray(2 * 1440)
+        for start, end in self.intervals_on(date.fromordinal(ordinal)):
+            flags[start:end] = b"\x01" * (end - start)
+        return bytes(flags)
 
     def wall_clock(self, second: int) -> datetime:
         return datetime.fromtimestamp(second, self.zone).replace(tzinfo=None)
 
-    def _owner_days(self, minute: int) -> list[date]:
-        """Return the local dates whose intervals contain the wall clock of ``minute``."""
-        wall = self.wall_clock(minute * 60)
+    def owner_days(self, minute: int) -> list[date]:
+        """Return the local dates whose intervals contain the wall clock of UTC ``minute``."""
+        local = datetime.fromtimestamp(minute * 60, self.zone)
+        ordinal, of_day = local.toordinal(), local.hour * 60 + local.minute
         owners = []
-        for day in (wall.date() - timedelta(days=1), wall.date()):
-            if any(low <= wall < high for low, high in self.intervals_on(day)):
-                owners.append(day)
+        if self.covered(ordinal - 1)[of_day + 1440]:  # an interval of the day before
+            owners.append(date.fromordinal(ordinal - 1))
+        if self.covered(ordinal)[of_day]:
+            owners.append(date.fromordinal(ordinal))
         return owners
 
     def is_open_minute(self, minute: int) -> bool:
-        return bool(self.owner_days(minute))
+        """Tell whether an interval of the local date or of the day before covers the minute."""
+        local = datetime.fromtimestamp(minute * 60, self.zone)
+        ordinal, of_day = local.toordinal(), local.hour * 60 + local.minute
+        return bool(self.covered(ordinal)[of_day] or self.covered(ordinal - 1)[of_day + 1440])
 
     def is_open(self, second: int) -> bool:
         return self.is_open_minute(second // 60)
 
-    def _chunks(
-        self, start: int, pauses: Sequence[Span]
-    ) -> Iterator[tuple[int, int, bool]]:
-        """Yield ``(low, high, counts)`` pieces from ``start``, at most a minute long."""
+    def _chunks(self, start: int, pauses: Sequence[Span]) -> Iterator[tuple[int, int, bool]]:
+        """Yield ``(low, high, counts)`` pieces from ``start``, at most a minute long.
+
+        A piece counts when its minute is open and it is not paused; pieces also end at
+        pause boundaries, so each piece is wholly paused or not paused at all.
+        """
         cuts = sorted({edge for span in pauses for edge in span})
         low = start
         while True:
             high = (low // 60 + 1) * 60
-            high = min([high] + [c for c in cuts if c > low])
-            paused = any(a <= low < b for a, b in pauses)
-            yield low, high, self.is_open(low) and not paused
+            paused = False
+            if cuts:  # the check is skipped without pauses only to keep benchmarks fast
+                high = min([high] + [c for c in cuts if c > low])
+                paused = any(a <= low < b for a, b in pauses)
+            yield low, high, not paused and self.is_open_minute(low // 60)
             low = high
 
-    def add(
-        self, start: int, amount: int, limit: int, pauses: Sequence[Span] = ()
-    ) -> int | None:
+    def add(self, start: int, amount: int, limit: int, pauses: Sequence[Span] = ()) -> int | None:
         """Earliest instant by which ``amount`` open, unpaused seconds have elapsed.
 
         Returns None if that instant lies beyond ``limit``.
