@@ -3,15 +3,18 @@
 Each test gets the shared cast (see the root ``conftest.py``) in a real, committed database
 (``transactional_db``) so that the live server thread sees it, and opens fresh browser contexts
 (one per person) from a single Chromium started once per session. Every page fails its test on a
-JavaScript dialog (``alert`` and friends) or an uncaught script error.
+JavaScript dialog (``alert`` and friends) or an uncaught script error. When a test fails, a
+screenshot and the HTML of every open page are kept in ``test-artifacts/browser/<test>/``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ import pytest
 # (the cast is built in the test thread) unless told that this is deliberate.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, ViewportSize, expect, sync_playwright
 
 from conftest import PASSWORD, Cast, build_cast
 
@@ -36,10 +39,25 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CONSOLE_VIEWPORT: ViewportSize = {"width": 1366, "height": 850}
 PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 10_000  # generous: the live server shares the machine with other test runs
+expect.set_options(timeout=TIMEOUT_MS)
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether the test body failed, so the ``people`` fixture can keep evidence."""
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +123,7 @@ class Person:
 
 
 @pytest.fixture
-def people(browser: Browser, live_server: Any) -> Iterator[Callable[..., Person]]:
+def people(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Person]]:
     """Open a fresh context per person; ``people("carol", phone=True)``."""
     opened: list[Person] = []
 
@@ -134,11 +152,28 @@ def people(browser: Browser, live_server: Any) -> Iterator[Callable[..., Person]
 
     yield open_person
     try:
+        if request.node.stash.get(FAILED, False):
+            _keep_evidence(request.node.name, opened)
         for person in opened:
             person.assert_clean()
     finally:
         for person in opened:
             person.context.close()
+
+
+def _keep_evidence(test_name: str, opened: list[Person]) -> None:
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test_name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for person in opened:
+        try:
+            person.page.screenshot(path=str(folder / f"{person.name}.png"), full_page=True)
+            (folder / f"{person.name}.html").write_text(
+                f"<!-- {person.page.url} -->\n{person.page.content()}", encoding="utf-8"
+            )
+        except Exception as exc:  # evidence is best effort; the real failure is reported anyway
+            (folder / f"{person.name}.txt").write_text(f"could not capture: {exc}", encoding="utf-8")
+    print(f"\nbrowser evidence kept in {folder}")  # noqa: T201
 
 
 def tiny_png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (11, 92, 173)) -> bytes:
