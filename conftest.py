@@ -127,6 +127,17 @@ def build_cast() -> Cast:
     return cast
 
 
+def use_tmp_storage(settings: Any, tmp_path: Path) -> None:
+    """Store the test's attachments under its own tmp_path."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _remove_sqlite_side_files() -> Any:
     """Django drops the test database file but not SQLite's WAL side files."""
@@ -149,11 +160,5 @@ def _fast_password_hashing() -> Any:
 
 @pytest.fixture
 def cast(db: Any, settings: Any, tmp_path: Path) -> Cast:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files")},
-        },
-    }
+    use_tmp_storage(settings, tmp_path)
     return build_cast()

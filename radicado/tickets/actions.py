@@ -66,6 +66,13 @@ def _same_workspace(actor: Actor, *objs: object) -> None:
             raise NotPermitted(_("That item belongs to another workspace."))
 
 
+def _staff_edit(actor: Actor, ticket: Ticket, *objs: object) -> None:
+    """The guard of every field change: staff only, same workspace, ticket not closed."""
+    _require_staff(actor)
+    _same_workspace(actor, ticket, *objs)
+    _ensure_open(ticket)
+
+
 def _clean_text(value: str, *, field: str, max_length: int) -> str:
     value = value.strip()
     if not value:
@@ -317,9 +324,7 @@ def _change(
 @transaction.atomic
 def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.datetime) -> Ticket:
     """Change the priority (staff only)."""
-    _require_staff(actor)
-    _same_workspace(actor, ticket, priority)
-    _ensure_open(ticket)
+    _staff_edit(actor, ticket, priority)
     if priority.id == ticket.priority_id:
         return ticket
     old = ticket.priority.code
@@ -340,9 +345,7 @@ def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.da
 @transaction.atomic
 def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, now: dt.datetime) -> Ticket:
     """Change the type; when the workflow differs, move to its state of the same category."""
-    _require_staff(actor)
-    _same_workspace(actor, ticket, ticket_type)
-    _ensure_open(ticket)
+    _staff_edit(actor, ticket, ticket_type)
     if ticket_type.id == ticket.type_id:
         return ticket
     old = ticket.type.code
@@ -361,9 +364,7 @@ def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, no
 @transaction.atomic
 def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, now: dt.datetime) -> Ticket:
     """Assign the ticket to a staff member of the workspace, or unassign it."""
-    _require_staff(actor)
-    _same_workspace(actor, ticket, assignee)
-    _ensure_open(ticket)
+    _staff_edit(actor, ticket, assignee)
     if assignee is not None and not assignee.is_staff_role:
         raise TicketError(_("Tickets can only be assigned to support staff."))
     if (assignee.id if assignee else None) == ticket.assignee_id:
@@ -387,9 +388,7 @@ def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, 
 @transaction.atomic
 def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetime) -> Ticket:
     """Hand the ticket to a team of the workspace, or to none."""
-    _require_staff(actor)
-    _same_workspace(actor, ticket, team)
-    _ensure_open(ticket)
+    _staff_edit(actor, ticket, team)
     if (team.id if team else None) == ticket.team_id:
         return ticket
     old = ticket.team.code if ticket.team else ""
@@ -409,9 +408,7 @@ def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetim
 @transaction.atomic
 def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -> Ticket:
     """Escalate (or return) the ticket between support levels N1, N2 and N3."""
-    _require_staff(actor)
-    _same_workspace(actor, ticket)
-    _ensure_open(ticket)
+    _staff_edit(actor, ticket)
     level = Level(level)
     if level == ticket.level:
         return ticket

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from radicado.customers.access import actor_for
 from radicado.customers.actions import create_contact, create_customer
-from radicado.customers.models import Contact, Standing
+from radicado.customers.models import Contact, Customer, Standing
 from radicado.tickets import actions as ticket_actions
 from radicado.tickets.models import Channel, Priority, TicketType
 from radicado.tickets.workflows import install_ticket_setup
@@ -38,6 +38,21 @@ def _staff(ws: Workspace, people: list[tuple[str, str, Role, Level | None]], now
         add_member(workspace=ws, user=user, role=role, level=level, now=now)
         logins.append(Login(ws.slug, f"{role.label}{f' {level.label}' if level else ''}", email))
     return logins
+
+
+def _person(
+    customer: Customer, name: str, email: str, phone: str, now: dt.datetime, *, key_user: bool = False
+) -> Contact:
+    """A sample contact who can sign in to the portal with the demo password."""
+    return create_contact(
+        customer=customer,
+        name=name,
+        email=email,
+        phone=phone,
+        portal_password=DEMO_PASSWORD,
+        key_user=key_user,
+        now=now,
+    )
 
 
 def _ticket(
@@ -116,31 +131,9 @@ def _andino(now: dt.datetime) -> list[Login]:
     create_customer(
         workspace=ws, code="panaderia-la-espiga", name="Panadería La Espiga", standing=Standing.IN_ARREARS, now=now
     )
-    ana = create_contact(
-        customer=clinic,
-        name="Ana Beltrán",
-        email="ana.lider@example.com",
-        phone="+57 300 000 0001",
-        portal_password=DEMO_PASSWORD,
-        key_user=True,
-        now=now,
-    )
-    bruno = create_contact(
-        customer=clinic,
-        name="Bruno Cárdenas",
-        email="bruno@example.com",
-        phone="+57 300 000 0002",
-        portal_password=DEMO_PASSWORD,
-        now=now,
-    )
-    carla = create_contact(
-        customer=transport,
-        name="Carla Duarte",
-        email="carla@example.com",
-        phone="+57 300 000 0003",
-        portal_password=DEMO_PASSWORD,
-        now=now,
-    )
+    ana = _person(clinic, "Ana Beltrán", "ana.lider@example.com", "+57 300 000 0001", now, key_user=True)
+    bruno = _person(clinic, "Bruno Cárdenas", "bruno@example.com", "+57 300 000 0002", now)
+    carla = _person(transport, "Carla Duarte", "carla@example.com", "+57 300 000 0003", now)
     logins += [
         Login(ws.slug, "Usuario líder (Clínica Aurora)", ana.email),
         Login(ws.slug, "Contacto (Clínica Aurora)", bruno.email),
@@ -209,14 +202,7 @@ def _nube(now: dt.datetime) -> list[Login]:
         contract_value=Decimal("800000"),
         now=now,
     )
-    hugo = create_contact(
-        customer=shop,
-        name="Hugo Peña",
-        email="hugo@example.co",
-        phone="+57 300 000 0004",
-        portal_password=DEMO_PASSWORD,
-        now=now,
-    )
+    hugo = _person(shop, "Hugo Peña", "hugo@example.co", "+57 300 000 0004", now)
     logins.append(Login(ws.slug, "Contacto (Ferretería El Tornillo)", hugo.email))
     _ticket(
         ws,

@@ -27,7 +27,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, ViewportSize, expect, sync_playwright
 
-from conftest import PASSWORD, Cast, build_cast
+from conftest import PASSWORD, Cast, build_cast, use_tmp_storage
 
 CHROMIUM = Path(os.environ.get("RADICADO_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -63,7 +63,8 @@ def pytest_runtest_makereport(
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+        # Locally a missing browser skips; in CI it must fail, never pass silently.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"Chromium not found at {CHROMIUM}")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -75,13 +76,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def live_cast(transactional_db: Any, settings: Any, tmp_path: Path) -> Cast:
     """The shared cast, committed, with attachments stored under the test's tmp_path."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files")},
-        },
-    }
+    use_tmp_storage(settings, tmp_path)
     return build_cast()
 
 
