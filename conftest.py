@@ -138,6 +138,17 @@ def use_tmp_storage(settings: Any, tmp_path: Path) -> None:
     }
 
 
+@pytest.fixture
+def smlmv_rates(db: Any) -> None:
+    """The SMLMV rows the migration loads; transactional tests flush them away."""
+    from decimal import Decimal
+
+    from radicado.sla.models import SmlmvRate
+
+    for year, value in ((2024, "1300000"), (2025, "1423500"), (2026, "1750905")):
+        SmlmvRate.objects.get_or_create(year=year, defaults={"value": Decimal(value)})
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _remove_sqlite_side_files() -> Any:
     """Django drops the test database file but not SQLite's WAL side files."""

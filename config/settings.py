@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "radicado.workspaces",
     "radicado.customers",
+    "radicado.sla",
+    "radicado.notifications",
     "radicado.tickets",
     "radicado.web",
     "radicado.portal",

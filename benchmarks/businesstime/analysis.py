@@ -62,15 +62,20 @@ def judge_all(
 
 def print_table(kind: str, runs: Sequence[RunLike], verdicts: Sequence[Verdict], sample: int) -> float:
     """Print rates, speed ratios and disagreements; return single-query speed / faster competitor."""
-    single = next(r for r in runs if r.library == "Radicado single")
+    bulk, single = runs[0], next(r for r in runs if r.library == "Radicado single")
     others = [r for r in runs if not r.library.startswith("Radicado")]
-    header = f"{'queries/s':>13}  {'Radicado single is':>18}  {'wrong vs reference':>19}  {'differs from Radicado':>23}"
-    print(f"\n{kind:<27}{header}")
+    print(
+        f"\n{kind:<27}{'queries/s':>12}  {'single is':>10}  {'bulk is':>10}"
+        f"  {'wrong vs reference':>18}  {'differs from Radicado':>22}"
+    )
     for run, v in zip(runs, verdicts, strict=True):
-        ratio = "" if run in (single, runs[0]) else f"{single.rate() / run.rate():,.0f}x faster"
+        single_ratio = bulk_ratio = ""
+        if run in others:
+            single_ratio = f"{single.rate() / run.rate():,.0f}x"
+            bulk_ratio = f"{bulk.rate() / run.rate():,.0f}x"
         print(
-            f"  {run.library:<25}{run.rate():>13,.0f}  {ratio:>18}  "
-            f"{v.wrong_in_sample:>7,} / {sample:<9,}  {v.differs_from_radicado:>9,} / {v.checked:<11,}"
+            f"  {run.library:<25}{run.rate():>12,.0f}  {single_ratio:>10}  {bulk_ratio:>10}  "
+            f"{v.wrong_in_sample:>7,} / {sample:<8,}  {v.differs_from_radicado:>8,} / {v.checked:<11,}"
         )
     for v in verdicts:
         for why, count in v.reasons.most_common():

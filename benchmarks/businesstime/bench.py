@@ -39,10 +39,7 @@ YEAR = 2026
 MAX_HOURS = 40  # deadline targets: 1..40 business hours (pandas accepts whole hours only)
 MAX_SPAN_DAYS = 4  # elapsed queries: end up to four days after start
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Radicado's timings are the best of a few runs (as timeit does): one run takes well under
-# a second, so a burst of load from elsewhere on the machine could otherwise decide it.
-# Competitor runs take minutes and average such bursts out.
-RADICADO_REPEAT = 3
+CHUNK = 500  # single-query loops take turns every CHUNK queries
 
 
 @dataclass(frozen=True)
@@ -129,14 +126,34 @@ class Run:
         return len(self.answers) / self.seconds
 
 
-def timed(library: str, call: Callable[[], list[Any]], convert: Callable[[Any], float], repeat: int = 1) -> Run:
-    """Time ``call`` (best of ``repeat``), then convert its answers outside the timing."""
-    best, raw = float("inf"), []
+Batch = Callable[[int, int], list[Any]]  # answers for the queries [low, high)
+
+
+def interleaved(calls: Sequence[tuple[str, Batch, int]], count: int, convert: Callable[[Any], float]) -> list[Run]:
+    """Time single-query loops chunk by chunk, taking turns, so that every library meets the
+    same load on the machine; each library runs on the first ``limit`` queries."""
+    answers: dict[str, list[Any]] = {name: [] for name, _, _ in calls}
+    seconds = dict.fromkeys(answers, 0.0)
+    for low in range(0, count, CHUNK):
+        for name, call, limit in calls:
+            if low < limit:
+                began = time.perf_counter()
+                answers[name] += call(low, min(low + CHUNK, limit))
+                seconds[name] += time.perf_counter() - began
+    return [
+        Run(name, [None if a is None else convert(a) for a in answers[name]], seconds[name]) for name, _, _ in calls
+    ]
+
+
+def best_of(library: str, call: Callable[[], np.ndarray], repeat: int = 10) -> Run:
+    """Time a bulk call (best of ``repeat``, as timeit does: it takes milliseconds, so a burst
+    of load elsewhere on the machine would otherwise decide the figure)."""
+    best, result = float("inf"), np.empty(0)
     for _ in range(repeat):
         began = time.perf_counter()
-        raw = call()
+        result = call()
         best = min(best, time.perf_counter() - began)
-    return Run(library, [None if r is None else convert(r) for r in raw], best)
+    return Run(library, [float(x) for x in result.tolist()], best)
 
 
 def _epoch(value: datetime) -> float:
@@ -155,11 +172,18 @@ def run_deadlines(case: Case, calendar: Calendar, q: Queries, limit: int) -> lis
     for warm_up in (single, btd_deadline, pandas_deadline):  # compile years, load holidays
         warm_up(*pairs[0])
     amounts = q.hours * 3600
+    bulk = best_of("Radicado bulk (numpy)", lambda: calendar.add_many(q.starts, amounts))
     return [
-        timed("Radicado bulk (numpy)", lambda: calendar.add_many(q.starts, amounts).tolist(), float, RADICADO_REPEAT),
-        timed("Radicado single", lambda: [single(s, h) for s, h in pairs], _epoch, RADICADO_REPEAT),
-        timed("businesstimedelta", lambda: [btd_deadline(s, h) for s, h in pairs[:limit]], _epoch),
-        timed("pandas CustomBusinessHour", lambda: [pandas_deadline(s, h) for s, h in pairs[:limit]], _epoch),
+        bulk,
+        *interleaved(
+            [
+                ("Radicado single", lambda lo, hi: [single(s, h) for s, h in pairs[lo:hi]], len(pairs)),
+                ("businesstimedelta", lambda lo, hi: [btd_deadline(s, h) for s, h in pairs[lo:hi]], limit),
+                ("pandas CustomBusinessHour", lambda lo, hi: [pandas_deadline(s, h) for s, h in pairs[lo:hi]], limit),
+            ],
+            len(pairs),
+            _epoch,
+        ),
     ]
 
 
@@ -169,12 +193,17 @@ def run_elapsed(case: Case, calendar: Calendar, q: Queries, limit: int) -> list[
     pairs = list(zip(q.start_times, q.end_times, strict=True))
     for warm_up in (single, btd_elapsed):
         warm_up(*pairs[0])
+    bulk = best_of("Radicado bulk (numpy)", lambda: calendar.elapsed_many(q.starts, q.ends))
     return [
-        timed(
-            "Radicado bulk (numpy)", lambda: calendar.elapsed_many(q.starts, q.ends).tolist(), float, RADICADO_REPEAT
+        bulk,
+        *interleaved(
+            [
+                ("Radicado single", lambda lo, hi: [single(s, e) for s, e in pairs[lo:hi]], len(pairs)),
+                ("businesstimedelta", lambda lo, hi: [btd_elapsed(s, e) for s, e in pairs[lo:hi]], limit),
+            ],
+            len(pairs),
+            _span,
         ),
-        timed("Radicado single", lambda: [single(s, e) for s, e in pairs], _span, RADICADO_REPEAT),
-        timed("businesstimedelta", lambda: [btd_elapsed(s, e) for s, e in pairs[:limit]], _span),
     ]
 
 
@@ -221,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, help="queries in the main case (default 100,000; quick 5,000)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows in CI logs
     count = args.queries or (5_000 if args.quick else 100_000)
     # Competitors take about a millisecond a query; the quick run gives them a slice.
     limit, sample, extra = (300, 100, 60) if args.quick else (count, 2_000, 1_000)

@@ -32,6 +32,7 @@ from radicado.tickets.queries import (
     timeline,
     workspace_choices,
 )
+from radicado.tickets.sla import ans_of
 from radicado.web.helpers import client_address, now
 from radicado.workspaces import actions as ws_actions
 from radicado.workspaces.access import Actor, membership_for
@@ -305,9 +306,26 @@ def get_ticket(request: HttpRequest, number: int) -> Any:
                 "created_at": e.created_at,
             }
         )
+    ans = ans_of(ticket, now=now())
+    clocks = [
+        {
+            "kind": c.kind,
+            "state": c.state,
+            "due_at": c.due_at,
+            "remaining_minutes": int(c.remaining.total_seconds() // 60),
+            "completed_at": c.completed_at,
+            "paused": c.paused,
+            "target": c.target,
+            "calendar": c.calendar_name,
+            "explanation": c.explanation,
+        }
+        for c in ans.clocks
+    ]
     return {
         **ticket_out(ticket),
         "description": ticket.description,
+        "ans_in_arrears": ans.in_arrears,
+        "clocks": clocks,
         "messages": messages,
         "events": events,
     }

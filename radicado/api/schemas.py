@@ -89,8 +89,22 @@ class EventOut(Schema):
     created_at: dt.datetime
 
 
+class ClockOut(Schema):
+    kind: str = Field(description="first_response | next_update | resolution")
+    state: str = Field(description="running | paused | met | breached")
+    due_at: dt.datetime
+    remaining_minutes: int = Field(description="Business minutes left; negative when overdue")
+    completed_at: dt.datetime | None
+    paused: bool
+    target: str
+    calendar: str
+    explanation: list[str]
+
+
 class TicketDetail(TicketOut):
     description: str
+    ans_in_arrears: bool = Field(description="No ANS applies while the customer is in arrears (T10)")
+    clocks: list[ClockOut]
     messages: list[MessageOut]
     events: list[EventOut]
 

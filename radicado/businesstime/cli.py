@@ -79,7 +79,7 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     except OSError as exc:
         _write(stdout, {"error": f"cannot read calendar {args.calendar}: {exc.strerror}"})
         return EXIT_USAGE
-    except CalendarError as exc:
+    except (CalendarError, UnicodeDecodeError) as exc:
         _write(stdout, {"error": f"invalid calendar {args.calendar}: {exc}"})
         return EXIT_USAGE
     answer: Callable[[Calendar, Mapping[str, Any]], dict[str, Any]] = (

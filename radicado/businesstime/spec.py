@@ -32,7 +32,7 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 1440
 HOLIDAY_LANGUAGE = "es"
 
-_TIME = re.compile(r"^([0-9]{2}):([0-9]{2})$")
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2})")
 _TOP_LEVEL_KEYS = {
     "timezone",
     "week",
@@ -55,7 +55,7 @@ class CalendarError(ValueError):
 class Interval:
     """A local wall-clock interval ``[start, end)`` in minutes after the local midnight of its day.
 
-    ``end <= start`` means the interval runs past midnight into the next day
+    ``end < start`` means the interval runs past midnight into the next day
     (``22:00``-``06:00``); ``end == 1440`` is ``24:00``.
     """
 
@@ -244,7 +244,7 @@ def _parse_intervals(value: object, path: str) -> tuple[Interval, ...]:
 
 
 def _parse_time(value: object, path: str, *, allow_24: bool) -> int:
-    match = _TIME.match(value) if isinstance(value, str) else None
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise CalendarError(path, f"{json.dumps(value)} is not a time HH:MM")
     hours, minutes = int(match[1]), int(match[2])

@@ -16,6 +16,7 @@ from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
 from radicado.tickets.models import Category, Channel
 from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
+from radicado.tickets.sla import ans_of
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 from radicado.workspaces.models import Level
 
@@ -83,6 +84,7 @@ def _ticket_context(request: ActorRequest, number: int, error: str = "") -> dict
         "transitions": actions.available_transitions(actor=request.actor, ticket=ticket),
         "choices": choices,
         "labels": choices.labels(),
+        "ans": ans_of(ticket, now=now()),
         "levels": Level.choices,
         "error": error,
     }

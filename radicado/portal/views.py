@@ -11,6 +11,7 @@ from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
 from radicado.tickets.models import Channel, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
+from radicado.tickets.sla import ans_of
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 
 
@@ -69,6 +70,7 @@ def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict
         "entries": timeline(actor=request.actor, ticket=ticket),
         "transitions": actions.available_transitions(actor=request.actor, ticket=ticket),
         "labels": workspace_choices(workspace_id=request.actor.workspace.id).labels(),
+        "ans": ans_of(ticket, now=now()),
         "error": error,
     }
 

@@ -15,6 +15,9 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from radicado.customers.models import Contact
+from radicado.sla import clocks as sla_clocks
+from radicado.sla.rules import PriorityNotAllowed
+from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.models import (
     PUBLIC_EVENT_KINDS,
@@ -171,6 +174,10 @@ def create_ticket(
             raise NotPermitted(_("The priority is set by the support team."))
     state = _initial_state(ticket_type)
     priority = priority or _default_priority(actor.workspace.id)
+    try:
+        ticket_sla.check_tier_priority(customer=requester.customer, priority=priority, on=now.date())
+    except PriorityNotAllowed as exc:
+        raise TicketError(str(exc)) from exc
     ticket = Ticket.objects.create(
         workspace=actor.workspace,
         number=allocate_ticket_number(workspace_id=actor.workspace.id),
@@ -193,6 +200,7 @@ def create_ticket(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
+    sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now)
     return ticket
 
 
@@ -213,6 +221,8 @@ def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.
     if state.category in TERMINAL_CATEGORIES:
         ticket.closed_at = now
     ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at"])
+    if previous.category != state.category:
+        sla_clocks.on_category(ticket_id=ticket.id, category=state.category, now=now)
     _record(
         ticket=ticket,
         actor=actor,
@@ -259,6 +269,8 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         data={"by_customer": actor.is_customer},
     )
     Ticket.objects.filter(id=ticket.id).update(updated_at=now)
+    if not actor.is_customer:
+        sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
     _auto_move(ticket=ticket, actor=actor, now=now)
     return reply
 
@@ -327,6 +339,10 @@ def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.da
     _staff_edit(actor, ticket, priority)
     if priority.id == ticket.priority_id:
         return ticket
+    try:
+        ticket_sla.check_tier_priority(customer=ticket.customer, priority=priority, on=now.date())
+    except PriorityNotAllowed as exc:
+        raise TicketError(str(exc)) from exc
     old = ticket.priority.code
     ticket.priority = priority
     ticket.priority_rank = priority.rank
@@ -339,6 +355,7 @@ def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.da
         new=priority.code,
         now=now,
     )
+    sla_clocks.retarget(facts=ticket_sla.facts_of(ticket), now=now)
     return ticket
 
 
@@ -358,6 +375,7 @@ def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, no
     _change(
         ticket=ticket, actor=actor, kind=EventKind.TYPE_CHANGED, field="type", old=old, new=ticket_type.code, now=now
     )
+    sla_clocks.retarget(facts=ticket_sla.facts_of(ticket), now=now)
     return ticket
 
 

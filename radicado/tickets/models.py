@@ -251,6 +251,9 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assignee changed")
     TEAM_CHANGED = "team_changed", _("Team changed")
     LEVEL_CHANGED = "level_changed", _("Level changed")
+    SLA_WARNING = "sla_warning", _("ANS warning")
+    SLA_BREACHED = "sla_breached", _("ANS breached")
+    SLA_ESCALATED = "sla_escalated", _("Escalation level reached")
 
 
 PUBLIC_EVENT_KINDS = frozenset({EventKind.CREATED, EventKind.REPLIED, EventKind.TRANSITIONED})

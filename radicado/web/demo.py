@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from radicado.customers.access import actor_for
@@ -16,12 +13,11 @@ from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer, Standing
 from radicado.tickets import actions as ticket_actions
 from radicado.tickets.models import Channel, Priority, TicketType
-from radicado.tickets.workflows import install_ticket_setup
+from radicado.tickets.profiles import install_profile, load_profile
 from radicado.workspaces.actions import add_member, create_team, create_workspace, ensure_user
 from radicado.workspaces.models import Level, Role, Workspace
 
 DEMO_PASSWORD = "radicado-demo-2026"  # noqa: S105 - published on purpose for the sample data
-PROFILE = Path(settings.BASE_DIR) / "profiles" / "default.json"
 
 
 @dataclass(frozen=True)
@@ -108,7 +104,7 @@ def _andino(now: dt.datetime) -> list[Login]:
         support_email="soporte@example.com",
         now=now,
     )
-    install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
+    install_profile(workspace=ws, profile=load_profile("ans-escalonado"), now=now)
     logins = _staff(
         ws,
         [
@@ -142,7 +138,7 @@ def _andino(now: dt.datetime) -> list[Login]:
     _ticket(
         ws,
         bruno,
-        "incidente",
+        "falla",
         "No puedo imprimir las facturas",
         "Desde ayer la impresora de admisiones no imprime facturas electrónicas.",
         now,
@@ -152,7 +148,7 @@ def _andino(now: dt.datetime) -> list[Login]:
     _ticket(
         ws,
         ana,
-        "requerimiento",
+        "soporte",
         "Crear usuario para la nueva jefa de enfermería",
         "Necesitamos un usuario con perfil de jefe de enfermería para Laura.",
         now + dt.timedelta(hours=1),
@@ -160,16 +156,16 @@ def _andino(now: dt.datetime) -> list[Login]:
     _ticket(
         ws,
         carla,
-        "incidente",
+        "falla",
         "El módulo de despachos está lento",
         "Las consultas de despachos tardan más de un minuto desde esta mañana.",
         now + dt.timedelta(hours=2),
-        priority="alta",
+        priority="media",
     )
     _ticket(
         ws,
         carla,
-        "consulta",
+        "capacitacion",
         "¿Cómo exporto el informe mensual?",
         "Quisiera saber cómo exportar el informe de viajes a Excel.",
         now + dt.timedelta(hours=3),
@@ -186,7 +182,7 @@ def _nube(now: dt.datetime) -> list[Login]:
         support_email="ayuda@example.co",
         now=now,
     )
-    install_ticket_setup(workspace=ws, spec=json.loads(PROFILE.read_text(encoding="utf-8")), now=now)
+    install_profile(workspace=ws, profile=load_profile("itil-saas"), now=now)
     logins = _staff(
         ws,
         [

@@ -43,7 +43,7 @@ EDGE_MINUTES = (0, 30, 60, 90, 120, 150, 180, 1380, 1410, 450, 750, 840, 1080, 1
 WINDOW_BEFORE, WINDOW_AFTER = timedelta(days=2), timedelta(days=5)
 
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -183,7 +183,7 @@ def test_elapsed_matches_reference(scenario: tuple[dict[str, Any], int, int], da
         assert int(bulk[0]) == expected
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=120)
 @given(scenario=scenarios(), data=st.data())
 def test_open_checks_match_reference(scenario: tuple[dict[str, Any], int, int], data: Any) -> None:
     spec, low, high = scenario
@@ -196,7 +196,7 @@ def test_open_checks_match_reference(scenario: tuple[dict[str, Any], int, int], 
         assert _seconds(calendar.next_open(_aware(at))) == expected
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=30)
 @given(scenario=scenarios(), data=st.data())
 def test_business_days_match_reference(scenario: tuple[dict[str, Any], int, int], data: Any) -> None:
     spec, low, _ = scenario

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 from django.utils.translation import gettext as _
 
+from radicado.sla.queries import format_duration
 from radicado.tickets.models import EventKind, TicketEvent
 
 register = template.Library()
@@ -38,6 +41,12 @@ def event_text(event: TicketEvent, labels: dict[str, str]) -> str:
     if event.data.get("auto"):
         text += " " + _("(automatic)")
     return text
+
+
+@register.filter
+def duration(value: dt.timedelta) -> str:
+    """A business duration for people: "2 h 30 min" (never negative here)."""
+    return format_duration(abs(value))
 
 
 @register.filter

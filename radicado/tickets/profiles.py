@@ -1,0 +1,49 @@
+"""Load declarative workspace profiles (``profiles/*.json``) and install them.
+
+A profile may ``extend`` another: its top-level keys replace the parent's. The
+ticket setup (priorities, workflows, types) and the ANS (``sla``) are installed in
+one transaction, after both have been validated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from radicado.sla.setup import install_sla_setup, validate_sla
+from radicado.tickets.workflows import install_ticket_setup
+from radicado.workspaces.models import Workspace
+
+PROFILES_DIR = Path(settings.BASE_DIR) / "profiles"
+
+
+class ProfileError(ValueError):
+    pass
+
+
+def load_profile(name: str, *, directory: Path = PROFILES_DIR, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read a profile by name, resolving ``extends``; raise ProfileError if missing or cyclic."""
+    if name in _seen:
+        raise ProfileError(f"profile {name!r} extends itself through {' -> '.join(_seen)}")
+    path = directory / f"{name}.json"
+    if not path.is_file():
+        raise ProfileError(f"no profile named {name!r} in {directory}")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    parent = data.pop("extends", None)
+    if parent:
+        return {**load_profile(parent, directory=directory, _seen=(*_seen, name)), **data}
+    return data
+
+
+@transaction.atomic
+def install_profile(*, workspace: Workspace, profile: dict[str, Any], now: dt.datetime) -> None:
+    """Install a loaded profile's ticket setup and ANS into an empty workspace."""
+    validate_sla(profile.get("sla", {}))
+    install_ticket_setup(workspace=workspace, spec=profile, now=now)
+    if "sla" in profile:
+        install_sla_setup(workspace=workspace, spec=profile["sla"], now=now)

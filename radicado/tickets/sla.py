@@ -1,0 +1,95 @@
+"""The tickets side of the ANS: facts for the rules, and recording what clocks fire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from radicado.customers.models import Customer, Standing
+from radicado.notifications.actions import request_notification
+from radicado.sla import clocks
+from radicado.sla.queries import ClockView, clock_views
+from radicado.sla.rules import TicketFacts, check_priority, tier_for
+from radicado.tickets.models import EventKind, Priority, Ticket, TicketEvent
+
+FIRING_KIND = {
+    "warning": EventKind.SLA_WARNING,
+    "breach": EventKind.SLA_BREACHED,
+    "escalation": EventKind.SLA_ESCALATED,
+}
+# Who hears about each firing unless the escalation step names its own recipients.
+DEFAULT_AUDIENCE = {"warning": ["assignee"], "breach": ["assignee", "supervisor"], "escalation": ["supervisor"]}
+
+
+def facts_of(ticket: Ticket) -> TicketFacts:
+    customer = ticket.customer
+    return TicketFacts(
+        workspace_id=ticket.workspace_id,
+        ticket_id=ticket.id,
+        created_at=ticket.created_at,
+        category=ticket.category,
+        ticket_type=ticket.type.code,
+        priority=ticket.priority.code,
+        channel=str(ticket.channel),
+        customer_code=customer.code,
+        contract_value=customer.contract_value,
+        in_arrears=customer.standing == Standing.IN_ARREARS,
+    )
+
+
+def check_tier_priority(*, customer: Customer, priority: Priority, on: dt.date) -> None:
+    """Raise sla.rules.PriorityNotAllowed if the customer's tier excludes the priority (T2)."""
+    tier = tier_for(workspace_id=customer.workspace_id, contract_value=customer.contract_value, on=on)
+    check_priority(tier, priority.code)
+
+
+def record_firings(firings: list[clocks.Firing]) -> None:
+    """Write a timeline event and a notification request for each firing (same transaction)."""
+    for f in firings:
+        kind = FIRING_KIND[f.event]
+        TicketEvent.objects.create(
+            workspace_id=f.workspace_id,
+            ticket_id=f.ticket_id,
+            actor=None,
+            actor_name="Radicado",
+            kind=kind,
+            from_value="",
+            to_value=f.level or f.kind,
+            is_public=False,
+            data={"target": f.kind, "scheduled_at": f.scheduled_at.isoformat(), "notify": list(f.notify)},
+            created_at=f.fired_at,
+        )
+        request_notification(
+            workspace_id=f.workspace_id,
+            ticket_id=f.ticket_id,
+            event=f"sla.{f.event}",
+            audience=list(f.notify) or DEFAULT_AUDIENCE[f.event],
+            payload={"target": f.kind, "level": f.level, "scheduled_at": f.scheduled_at.isoformat()},
+            idempotency_key=f"sla:{f.clock_id}:{f.event}:{f.level}:{f.scheduled_at.isoformat()}",
+            now=f.fired_at,
+        )
+
+
+def sweep_clocks(*, now: dt.datetime, limit: int = 500) -> int:
+    """Fire every due clock event; safe to run in several processes at once."""
+    return clocks.sweep(now=now, record=record_firings, limit=limit)
+
+
+@transaction.atomic
+def recompute_calendar_clocks(*, calendar_id: int) -> int:
+    return clocks.recompute_calendar(calendar_id=calendar_id)
+
+
+@dataclass(frozen=True)
+class AnsView:
+    in_arrears: bool
+    clocks: list[ClockView]
+
+
+def ans_of(ticket: Ticket, *, now: dt.datetime) -> AnsView:
+    """What the console, portal and API show about the ticket's ANS."""
+    views = clock_views(ticket_id=ticket.id, now=now, tz=ZoneInfo(ticket.workspace.timezone))
+    return AnsView(in_arrears=ticket.customer.standing == Standing.IN_ARREARS, clocks=views)
