@@ -55,3 +55,10 @@ def test_demo_no_serve_prepares_the_data_idempotently(tmp_path: Path) -> None:
     again = radicado("demo", "--no-serve", data_dir=tmp_path)
     assert again.returncode == 0 and "ya estaban cargados" in again.stdout
     assert (tmp_path / "radicado.sqlite3").exists()
+
+
+def test_sla_sweep_runs_once_and_reports(tmp_path: Path) -> None:
+    assert radicado("demo", "--no-serve", data_dir=tmp_path).returncode == 0
+    out = radicado("sla_sweep", data_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "eventos de ANS disparados" in out.stdout

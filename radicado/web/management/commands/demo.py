@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -37,6 +38,9 @@ class Command(BaseCommand):
         port = opts["port"]
         self.stdout.write(f"Radicado en http://127.0.0.1:{port}/  (Ctrl+C para detener)")
         sys.stdout.flush()
+        # The ANS sweep runs beside the web server until the job runner arrives;
+        # it shares the terminal's process group, so Ctrl+C stops both.
+        subprocess.Popen([sys.executable, "-m", "radicado", "sla_sweep", "--loop", "30"])
         os.execvp(  # noqa: S606 - replaces this process with the web server
             sys.executable,
             [
