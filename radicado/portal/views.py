@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.customers.access import access_contact
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
-from radicado.tickets.models import Channel, TicketType
+from radicado.tickets.models import Channel, Ticket, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
+
+
+def registered_message(ticket: Ticket, *, now: dt.datetime) -> str:
+    """The receipt a customer reads at once: the number, and by when we will answer."""
+    first = next((c for c in ans_of(ticket, now=now).clocks if c.kind == "first_response"), None)
+    if first is None:
+        return _("We registered your request %(ref)s.") % {"ref": ticket.reference}
+    due = formats.date_format(timezone.localtime(first.due_at), "DATETIME_FORMAT")
+    return _("We registered your request %(ref)s. We will answer at the latest on %(due)s.") % {
+        "ref": ticket.reference,
+        "due": due,
+    }
 
 
 @with_actor(staff=False)
@@ -58,6 +75,7 @@ def new_request(request: ActorRequest) -> HttpResponse:
             except ValueError as exc:
                 error = str(exc)
             else:
+                messages.success(request, registered_message(ticket, now=now()))
                 return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
     status = 400 if error else 200
     return render(request, "portal/new.html", {"types": types, "values": values, "error": error}, status=status)

@@ -297,3 +297,21 @@ def test_sla_specs_are_validated_before_anything_is_written() -> None:
         validate_sla(paused_days)
     with pytest.raises(SlaSpecError, match=r"sla\.calendars\.i2"):
         validate_sla({**spec, "calendars": {"i2": {"calendar": {"timezone": "Nowhere/City", "week": {}}}}})
+
+
+def test_the_portal_receipt_says_by_when_we_will_answer(t_desk: Desk, settings: Any) -> None:
+    vip = t_desk.contact("vip", "9000000")
+    client = Client()
+    assert vip.user is not None
+    client.force_login(vip.user)
+    page = client.post(
+        f"/w/{t_desk.ws.slug}/solicitudes/nueva/",
+        {"type": "soporte", "subject": "Caído", "description": "No abre"},
+        follow=True,
+    )
+    html = page.content.decode()
+    ticket = Ticket.objects.get(workspace=t_desk.ws, subject="Caído")
+    due = clock(ticket).due_at.astimezone(BOG)
+    assert f"Registramos su solicitud {ticket.reference}. Le responderemos a más tardar el" in html
+    assert f"{due.day} de" in html and due.strftime("%H:%M") in html
+    assert 'data-kind="first_response"' in html
