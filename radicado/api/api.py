@@ -265,6 +265,8 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
         description=payload.description,
         channel=channel,
         priority=priority,
+        urgency=payload.urgency,
+        impact=payload.impact,
         now=now(),
     )
     return Status(201, ticket_out(access_ticket(actor=actor, number=ticket.number)))

@@ -45,6 +45,8 @@ class TicketIn(Schema):
     description: str
     requester_id: int | None = Field(None, description="Contact id; staff only, default: yourself")
     priority: str | None = Field(None, description="Priority code; staff only")
+    urgency: str = Field("", description="Urgency code of the priority matrix (I5)")
+    impact: str = Field("", description="Impact code of the priority matrix (I5)")
     channel: str = "api"
 
 

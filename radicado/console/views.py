@@ -12,6 +12,7 @@ from radicado.customers.access import (
     contacts_visible_to,
     customers_visible_to,
 )
+from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
 from radicado.tickets.models import Category, Channel
@@ -172,7 +173,9 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     choices = workspace_choices(workspace_id=actor.workspace.id)
     contacts = list(contacts_visible_to(actor).select_related("customer").order_by("customer__name", "name"))
-    values = {k: request.POST.get(k, "") for k in ("contact", "type", "priority", "subject", "description")}
+    matrix = matrix_choices(workspace_id=actor.workspace.id)
+    fields = ("contact", "type", "priority", "urgency", "impact", "subject", "description")
+    values = {k: request.POST.get(k, "") for k in fields}
     error = ""
     if request.method == "POST":
         try:
@@ -186,6 +189,8 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
                 priority=priority,
                 subject=values["subject"],
                 description=values["description"],
+                urgency=values["urgency"],
+                impact=values["impact"],
                 channel=Channel.PHONE,
                 uploads=uploads_from(request),
                 now=now(),
@@ -201,6 +206,6 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
     return render(
         request,
         "console/new.html",
-        {"choices": choices, "contacts": contacts, "values": values, "error": error},
+        {"choices": choices, "contacts": contacts, "values": values, "error": error, "matrix": matrix},
         status=400 if error else 200,
     )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.customers.access import access_contact
+from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
 from radicado.tickets.models import Channel, Ticket, TicketType
@@ -50,7 +51,10 @@ def help_page(request: ActorRequest) -> HttpResponse:
 def new_request(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     types = list(TicketType.objects.filter(workspace_id=actor.workspace.id, in_portal=True))
+    matrix = matrix_choices(workspace_id=actor.workspace.id)
     values = {
+        "urgency": request.POST.get("urgency", ""),
+        "impact": request.POST.get("impact", ""),
         "type": request.POST.get("type", ""),
         "subject": request.POST.get("subject", ""),
         "description": request.POST.get("description", ""),
@@ -68,6 +72,8 @@ def new_request(request: ActorRequest) -> HttpResponse:
                     ticket_type=ticket_type,
                     subject=values["subject"],
                     description=values["description"],
+                    urgency=values["urgency"],
+                    impact=values["impact"],
                     channel=Channel.PORTAL,
                     uploads=uploads_from(request),
                     now=now(),
@@ -78,7 +84,12 @@ def new_request(request: ActorRequest) -> HttpResponse:
                 messages.success(request, registered_message(ticket, now=now()))
                 return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
     status = 400 if error else 200
-    return render(request, "portal/new.html", {"types": types, "values": values, "error": error}, status=status)
+    return render(
+        request,
+        "portal/new.html",
+        {"types": types, "values": values, "error": error, "matrix": matrix},
+        status=status,
+    )
 
 
 def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:

@@ -128,3 +128,26 @@ def clock_views(*, ticket_id: int, now: dt.datetime, tz: dt.tzinfo) -> list[Cloc
         )
         for c in clocks
     ]
+
+
+@dataclass(frozen=True)
+class MatrixChoice:
+    code: str
+    label: str
+
+
+def matrix_choices(*, workspace_id: int) -> tuple[list[MatrixChoice], list[MatrixChoice]] | None:
+    """The urgencies and impacts a form offers (I5), or None without a matrix."""
+    from django.utils.translation import get_language
+
+    from radicado.sla.models import PriorityMatrix
+
+    matrix = PriorityMatrix.objects.filter(workspace_id=workspace_id).first()
+    if matrix is None:
+        return None
+    english = (get_language() or "es").startswith("en")
+
+    def choices(items: list[dict[str, str]]) -> list[MatrixChoice]:
+        return [MatrixChoice(i["code"], (i.get("name_en") if english else None) or i["name_es"]) for i in items]
+
+    return choices(matrix.urgencies), choices(matrix.impacts)

@@ -152,9 +152,14 @@ def create_ticket(
     channel: Channel,
     now: dt.datetime,
     priority: Priority | None = None,
+    urgency: str = "",
+    impact: str = "",
     uploads: Sequence[Upload] = (),
 ) -> Ticket:
     """Register a request for ``requester`` and return it.
+
+    With ``urgency`` and ``impact`` the priority comes from the workspace's matrix (I5)
+    unless staff name a priority explicitly.
 
     Customers register for themselves (a key user for anyone of its company) and
     only portal types; staff register on behalf of any contact (e.g. a phone call).
@@ -173,6 +178,11 @@ def create_ticket(
         if priority is not None:
             raise NotPermitted(_("The priority is set by the support team."))
     state = _initial_state(ticket_type)
+    if urgency or impact:
+        matrix_code = ticket_sla.priority_for(workspace_id=actor.workspace.id, urgency=urgency, impact=impact)
+        if matrix_code is None:
+            raise TicketError(_("Choose how urgent it is and whom it affects."))
+        priority = priority or Priority.objects.get(workspace_id=actor.workspace.id, code=matrix_code)
     priority = priority or _default_priority(actor.workspace.id)
     try:
         ticket_sla.check_tier_priority(customer=requester.customer, priority=priority, on=now.date())
@@ -190,6 +200,8 @@ def create_ticket(
         customer_id=requester.customer_id,
         requester=requester,
         level=Level.N1,
+        urgency=urgency,
+        impact=impact,
         subject=subject,
         description=description,
         created_by=actor.user,

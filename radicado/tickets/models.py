@@ -153,6 +153,9 @@ class Ticket(models.Model):
     assignee = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned")
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     level = models.CharField(max_length=2, choices=Level.choices, default=Level.N1)
+    # Urgency and impact codes of the workspace's priority matrix (I5), when it has one.
+    urgency = models.SlugField(blank=True)
+    impact = models.SlugField(blank=True)
     subject = models.CharField(_("subject"), max_length=250)
     description = models.TextField(_("description"))
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -40,10 +40,34 @@ def load_profile(name: str, *, directory: Path = PROFILES_DIR, _seen: tuple[str,
     return data
 
 
+def _check_codes(profile: dict[str, Any]) -> None:
+    """ANS rules name priorities and types by code: every code must exist in the profile."""
+    sla = profile.get("sla", {})
+    priorities = {p["code"] for p in profile.get("priorities", [])}
+    types = {t["code"] for t in profile.get("types", [])}
+    for urgency, row in sla.get("priority_matrix", {}).get("cells", {}).items():
+        for impact, code in row.items():
+            if code not in priorities:
+                raise ProfileError(f"sla.priority_matrix.cells.{urgency}.{impact}: unknown priority {code!r}")
+    for p_code, policy in sla.get("policies", {}).items():
+        for i, target in enumerate(policy.get("targets", [])):
+            match = target.get("match", {})
+            where = f"sla.policies.{p_code}.targets[{i}]"
+            if match.get("priority") and match["priority"] not in priorities:
+                raise ProfileError(f"{where}: unknown priority {match['priority']!r}")
+            if match.get("ticket_type") and match["ticket_type"] not in types:
+                raise ProfileError(f"{where}: unknown ticket type {match['ticket_type']!r}")
+    for code, tier in sla.get("tiers", {}).items():
+        unknown = set(tier.get("allowed_priorities", [])) - priorities
+        if unknown:
+            raise ProfileError(f"sla.tiers.{code}: unknown priorities {sorted(unknown)}")
+
+
 @transaction.atomic
 def install_profile(*, workspace: Workspace, profile: dict[str, Any], now: dt.datetime) -> None:
     """Install a loaded profile's ticket setup and ANS into an empty workspace."""
     validate_sla(profile.get("sla", {}))
+    _check_codes(profile)
     install_ticket_setup(workspace=workspace, spec=profile, now=now)
     if "sla" in profile:
         install_sla_setup(workspace=workspace, spec=profile["sla"], now=now)

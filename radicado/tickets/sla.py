@@ -12,7 +12,7 @@ from radicado.customers.models import Customer, Standing
 from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
 from radicado.sla.queries import ClockView, clock_views
-from radicado.sla.rules import TicketFacts, check_priority, tier_for
+from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix, tier_for
 from radicado.tickets.models import EventKind, Priority, Ticket, TicketEvent
 
 FIRING_KIND = {
@@ -93,3 +93,10 @@ def ans_of(ticket: Ticket, *, now: dt.datetime) -> AnsView:
     """What the console, portal and API show about the ticket's ANS."""
     views = clock_views(ticket_id=ticket.id, now=now, tz=ZoneInfo(ticket.workspace.timezone))
     return AnsView(in_arrears=ticket.customer.standing == Standing.IN_ARREARS, clocks=views)
+
+
+def priority_for(*, workspace_id: int, urgency: str, impact: str) -> str | None:
+    """The matrix priority code for a valid urgency and impact (I5), else None."""
+    if not urgency or not impact:
+        return None
+    return priority_from_matrix(workspace_id=workspace_id, urgency=urgency, impact=impact)

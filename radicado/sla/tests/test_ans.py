@@ -315,3 +315,46 @@ def test_the_portal_receipt_says_by_when_we_will_answer(t_desk: Desk, settings: 
     assert f"Registramos su solicitud {ticket.reference}. Le responderemos a más tardar el" in html
     assert f"{due.day} de" in html and due.strftime("%H:%M") in html
     assert 'data-kind="first_response"' in html
+
+
+def test_urgency_and_impact_set_the_priority_in_portal_and_api(i_desk: Desk) -> None:
+    contact = i_desk.contact("acme", "5000000")
+    client = Client()
+    assert contact.user is not None
+    client.force_login(contact.user)
+    form = client.get(f"/w/{i_desk.ws.slug}/solicitudes/nueva/").content.decode()
+    assert 'name="urgency" value="alta"' in form and 'name="impact" value="organizacion"' in form
+    client.post(
+        f"/w/{i_desk.ws.slug}/solicitudes/nueva/",
+        {
+            "type": "incidente",
+            "subject": "Caída total",
+            "description": "d",
+            "urgency": "alta",
+            "impact": "organizacion",
+        },
+    )
+    ticket = Ticket.objects.get(workspace=i_desk.ws, subject="Caída total")
+    assert (ticket.priority.code, ticket.urgency, ticket.impact) == ("urgente", "alta", "organizacion")
+    assert clock(ticket).target.unit == "calendar_hours"  # urgent incidents run 24x7
+    bad = client.post(
+        f"/w/{i_desk.ws.slug}/solicitudes/nueva/",
+        {"type": "incidente", "subject": "Otra", "description": "d", "urgency": "alta"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert bad.status_code == 400 and "whom it affects" in bad.content.decode()
+
+
+def test_profiles_naming_unknown_codes_are_refused(db: Any) -> None:
+    from radicado.tickets.profiles import ProfileError
+
+    profile = load_profile("itil-saas")
+    cells = {**profile["sla"]["priority_matrix"]["cells"], "alta": {"organizacion": "critica"}}
+    broken = {
+        **profile,
+        "sla": {**profile["sla"], "priority_matrix": {**profile["sla"]["priority_matrix"], "cells": cells}},
+    }
+    ws = create_workspace(slug="x", name="x", ticket_prefix="X", timezone="America/Bogota", now=MON)
+    with pytest.raises(ProfileError, match="unknown priority 'critica'"):
+        install_profile(workspace=ws, profile=broken, now=MON)
+    assert not TicketType.objects.filter(workspace=ws).exists()
