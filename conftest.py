@@ -23,7 +23,7 @@ from radicado.customers.models import Contact, Customer
 from radicado.tickets import actions
 from radicado.tickets.attachments import Upload
 from radicado.tickets.models import Channel, Ticket, TicketType
-from radicado.tickets.workflows import install_ticket_setup
+from radicado.tickets.profiles import install_profile
 from radicado.workspaces.access import Actor
 from radicado.workspaces.actions import add_member, create_team, create_workspace, ensure_user
 from radicado.workspaces.models import Level, Role, User, Workspace
@@ -57,7 +57,7 @@ class Cast:
 
 def _workspace(slug: str, prefix: str) -> Workspace:
     ws = create_workspace(slug=slug, name=slug.title(), ticket_prefix=prefix, timezone="America/Bogota", now=NOW)
-    install_ticket_setup(workspace=ws, spec=PROFILE, now=NOW)
+    install_profile(workspace=ws, profile=PROFILE, now=NOW)
     return ws
 
 
