@@ -7,7 +7,7 @@ from django.http import Http404
 
 from radicado.customers.models import Contact, Customer
 from radicado.workspaces.access import Actor, WorkspaceNotFound, membership_for
-from radicado.workspaces.models import User
+from radicado.workspaces.models import Membership, Role, User
 
 
 class CustomerNotFound(Http404):
@@ -31,13 +31,36 @@ def actor_for(*, user: User, workspace_slug: str) -> Actor:
         if contact is None:
             raise WorkspaceNotFound
         return Actor(
+            role=membership.role,
             user=user,
             workspace=membership.workspace,
             membership=membership,
             contact_id=contact.id,
             customer_id=contact.customer_id,
         )
-    return Actor(user=user, workspace=membership.workspace, membership=membership)
+    return Actor(role=membership.role, user=user, workspace=membership.workspace, membership=membership)
+
+
+def actor_for_contact(*, contact: Contact) -> Actor:
+    """The contact acting without signing in (e-mail, WhatsApp): its own scope only.
+
+    A contact whose portal membership makes it a key user keeps that role.
+    """
+    role = Role.CONTACT
+    if contact.user_id is not None:
+        membership = Membership.objects.filter(
+            workspace_id=contact.workspace_id, user_id=contact.user_id, is_active=True
+        ).first()
+        if membership is not None and membership.role == Role.KEY_USER:
+            role = Role.KEY_USER
+    return Actor(
+        role=role,
+        workspace=contact.workspace,
+        user=contact.user,
+        contact_id=contact.id,
+        customer_id=contact.customer_id,
+        name=contact.name,
+    )
 
 
 def customers_visible_to(actor: Actor) -> QuerySet[Customer]:

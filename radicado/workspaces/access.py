@@ -15,37 +15,41 @@ class WorkspaceNotFound(Http404):
 
 @dataclass(frozen=True)
 class Actor:
-    """A user acting inside one workspace, with the facts access rules need."""
+    """Someone acting inside one workspace, with the facts access rules need.
 
-    user: User
+    Usually a signed-in user with a membership; a contact writing by e-mail or
+    WhatsApp acts without a user account (``user`` and ``membership`` are None).
+    """
+
     workspace: Workspace
-    membership: Membership
+    role: str
+    user: User | None = None
+    membership: Membership | None = None
     contact_id: int | None = None
     customer_id: int | None = None
-
-    @property
-    def role(self) -> str:
-        return self.membership.role
+    name: str = ""
 
     @property
     def is_staff(self) -> bool:
-        return self.membership.role in STAFF_ROLES
+        return self.role in STAFF_ROLES
 
     @property
     def is_customer(self) -> bool:
-        return self.membership.role in CUSTOMER_ROLES
+        return self.role in CUSTOMER_ROLES
 
     @property
     def is_key_user(self) -> bool:
-        return self.membership.role == Role.KEY_USER
+        return self.role == Role.KEY_USER
 
     @property
     def is_admin(self) -> bool:
-        return self.membership.role == Role.ADMIN
+        return self.role == Role.ADMIN
 
     @property
     def display_name(self) -> str:
-        return self.user.name or self.user.email
+        if self.user is not None:
+            return self.user.name or self.user.email
+        return self.name
 
 
 def membership_for(*, user: User, workspace_slug: str) -> Membership:

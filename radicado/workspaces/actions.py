@@ -128,7 +128,7 @@ def verify_api_token(*, raw: str, now: dt.datetime) -> ApiToken | None:
 
 
 @transaction.atomic
-def revoke_api_token(*, token: ApiToken, actor: User, now: dt.datetime) -> None:
+def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -> None:
     ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now)
     audit(workspace=token.workspace, actor=actor, action="token.revoked", target=token.prefix, now=now)
 
