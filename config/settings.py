@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "radicado.customers",
     "radicado.sla",
     "radicado.notifications",
+    "radicado.channels",
     "radicado.tickets",
     "radicado.web",
     "radicado.portal",
@@ -182,6 +183,10 @@ ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = envint("ATTACHMENT_MAX_FILES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+SMTP_URL = env("SMTP_URL")
+MAIL_DOMAIN = env("MAIL_DOMAIN", "radicado.localhost")
+MAIL_TOKEN_KEY = env("MAIL_TOKEN_KEY") or SECRET_KEY
 
 LOGIN_THROTTLE_FAILURES = envint("LOGIN_THROTTLE_FAILURES", 5)
 LOGIN_THROTTLE_WINDOW_SECONDS = envint("LOGIN_THROTTLE_WINDOW_SECONDS", 900)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from radicado.channels.actions import create_mailbox
 from radicado.customers.access import actor_for
 from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer, Standing
@@ -105,6 +106,7 @@ def _andino(now: dt.datetime) -> list[Login]:
         now=now,
     )
     install_profile(workspace=ws, profile=load_profile("ans-escalonado"), now=now)
+    create_mailbox(workspace=ws, address="soporte@example.com", display_name="Soporte Andino", now=now)
     logins = _staff(
         ws,
         [
@@ -183,6 +185,7 @@ def _nube(now: dt.datetime) -> list[Login]:
         now=now,
     )
     install_profile(workspace=ws, profile=load_profile("itil-saas"), now=now)
+    create_mailbox(workspace=ws, address="ayuda@example.co", display_name="Ayuda TelcoNube", now=now)
     logins = _staff(
         ws,
         [

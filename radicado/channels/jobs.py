@@ -1,0 +1,17 @@
+"""Jobs of the channels: plain functions taking ids; they read the clock, the domain does not."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from radicado.channels.outbox import send_due
+
+
+def send_outbound(mail_id: int) -> None:
+    """Send one queued message now (enqueued after commit)."""
+    send_due(now=timezone.now(), ids=[mail_id])
+
+
+def send_pending() -> int:
+    """The safety sweep: anything whose immediate send was lost or is due for a retry."""
+    return send_due(now=timezone.now())

@@ -1,0 +1,133 @@
+"""Channel rows: mailboxes, every raw inbound message, the Message-ID index, outbound mail.
+
+Raw input is stored before it is processed (content-addressed), so nothing is ever
+lost: a message that cannot be parsed stays here, flagged, and can be reprocessed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from radicado.workspaces.models import Workspace
+
+
+class UnknownSenderPolicy(models.TextChoices):
+    CREATE = "create", _("Create the sender as a contact of a floating customer")
+    REJECT = "reject", _("Reject with a notice")
+    HOLD = "hold", _("Hold for review")
+
+
+class Mailbox(models.Model):
+    """A workspace's support address: where mail is read from and who mail is sent as."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="mailboxes")
+    address = models.EmailField(unique=True)
+    display_name = models.CharField(max_length=200)
+    imap_host = models.CharField(max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_ssl = models.BooleanField(default=True)
+    imap_username = models.CharField(max_length=200, blank=True)
+    # Stored as configured by the workspace admin; encryption at rest is an operator concern (ADR 0006).
+    imap_password = models.CharField(max_length=200, blank=True)
+    imap_folder = models.CharField(max_length=200, default="INBOX")
+    unknown_senders = models.CharField(
+        max_length=10, choices=UnknownSenderPolicy.choices, default=UnknownSenderPolicy.CREATE
+    )
+    floating_customer_code = models.SlugField(default="particulares")
+    auto_replies_per_hour = models.PositiveSmallIntegerField(default=5)
+
+
+class RawStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored (automatic)")
+    QUARANTINED = "quarantined", _("Quarantined")
+    HELD = "held", _("Held for review")
+    REJECTED = "rejected", _("Rejected")
+
+
+class RawMessage(models.Model):
+    """One inbound message exactly as received; its file is named by its SHA-256."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    file = models.CharField(max_length=300)  # storage name
+    source = models.CharField(max_length=20)  # imap, lmtp, file, api
+    received_at = models.DateTimeField()
+    message_id = models.CharField(max_length=500, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=RawStatus.choices, default=RawStatus.RECEIVED)
+    outcome = models.CharField(max_length=20, blank=True)  # created, threaded, ignored, quarantined, ...
+    detail = models.TextField(blank=True)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["workspace", "sha256"], name="raw_unique_content"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["workspace", "status", "received_at"], name="raw_status"),
+        ]
+
+
+class MessageIndex(models.Model):
+    """Every Message-ID seen or sent for a ticket: how replies find their thread."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=500)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    outbound = models.BooleanField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["workspace", "message_id"], name="msgid_unique"),
+        ]
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed permanently")
+
+
+class OutboundMail(models.Model):
+    """A message to send, written in the transaction that decided to send it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, null=True, related_name="+")
+    message_id = models.CharField(max_length=500, unique=True)
+    mail_from = models.EmailField()
+    rcpt_to = models.JSONField()
+    raw = models.BinaryField()
+    automatic = models.BooleanField()
+    status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="outbound_due"),
+        ]
+
+
+class AutoReply(models.Model):
+    """Automatic answers sent, per address, to rate-limit them (RFC 3834)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["workspace", "address", "sent_at"], name="autoreply_recent"),
+        ]

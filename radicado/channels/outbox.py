@@ -1,0 +1,122 @@
+"""Outbound mail as rows: written with the event, sent after commit, retried with backoff.
+
+A row is claimed with a conditional UPDATE (a short lease), so several senders never
+send it twice at once; a crash after SMTP accepted it and before the row is marked
+sent can repeat one message, never lose it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from django.conf import settings
+from django.db.models import F
+
+from radicado.channels.email.smtp import SmtpError, send_message
+from radicado.channels.models import OutboundMail, OutboundStatus
+
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    ssl: bool
+    starttls: bool
+
+
+def smtp_config() -> SmtpConfig | None:
+    """The relay from ``RADICADO_SMTP_URL`` (smtp://, smtps://, smtp+starttls://); None if unset."""
+    url = settings.SMTP_URL
+    if not url:
+        return None
+    parts = urlparse(url)
+    ssl = parts.scheme == "smtps"
+    return SmtpConfig(
+        host=parts.hostname or "localhost",
+        port=parts.port or (465 if ssl else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=ssl,
+        starttls=parts.scheme == "smtp+starttls",
+    )
+
+
+def queue_mail(
+    *,
+    workspace_id: int,
+    ticket_id: int | None,
+    message_id: str,
+    mail_from: str,
+    rcpt_to: list[str],
+    raw: bytes,
+    automatic: bool,
+    now: dt.datetime,
+) -> OutboundMail:
+    """Record a message to send (call inside the transaction that decided to send it)."""
+    return OutboundMail.objects.create(
+        workspace_id=workspace_id,
+        ticket_id=ticket_id,
+        message_id=message_id,
+        mail_from=mail_from,
+        rcpt_to=rcpt_to,
+        raw=raw,
+        automatic=automatic,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2**attempts, 240))
+
+
+def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100) -> int:
+    """Send pending mail whose time has come (or the given ids); return how many were sent."""
+    config = smtp_config()
+    qs = OutboundMail.objects.filter(status=OutboundStatus.PENDING, next_attempt_at__lte=now)
+    if ids is not None:
+        qs = qs.filter(id__in=ids)
+    sent = 0
+    for mail_id, seen in qs.order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]:
+        claimed = OutboundMail.objects.filter(id=mail_id, status=OutboundStatus.PENDING, next_attempt_at=seen).update(
+            next_attempt_at=now + LEASE, attempts=F("attempts") + 1
+        )
+        if claimed != 1:
+            continue
+        mail = OutboundMail.objects.get(id=mail_id)
+        if config is None:
+            OutboundMail.objects.filter(id=mail_id).update(last_error="RADICADO_SMTP_URL no está configurado")
+            continue
+        try:
+            send_message(
+                host=config.host,
+                port=config.port,
+                username=config.username,
+                password=config.password,
+                starttls=config.starttls,
+                ssl=config.ssl,
+                mail_from=mail.mail_from,
+                rcpt_to=list(mail.rcpt_to),
+                raw=bytes(mail.raw),
+            )
+        except SmtpError as exc:
+            failed = exc.permanent or mail.attempts >= MAX_ATTEMPTS
+            if exc.accepted and not failed:
+                # Some recipients took it: retry only the ones that refused, never duplicate.
+                OutboundMail.objects.filter(id=mail_id).update(rcpt_to=sorted(exc.refused))
+            OutboundMail.objects.filter(id=mail_id).update(
+                status=OutboundStatus.FAILED if failed else OutboundStatus.PENDING,
+                next_attempt_at=None if failed else now + _backoff(mail.attempts),
+                last_error=str(exc)[:2000],
+            )
+            continue
+        OutboundMail.objects.filter(id=mail_id).update(status=OutboundStatus.SENT, sent_at=now, last_error="")
+        sent += 1
+    return sent

@@ -1,0 +1,361 @@
+"""Turn an inbound e-mail into a ticket, a threaded reply, or nothing — never lose it.
+
+Order of business (ARCHITECTURE "Channels"): store the raw bytes first; parse; drop
+duplicates (Message-ID) and our own mail; let automatic mail (RFC 3834) act on
+nothing, except that a bounce is noted on its ticket; thread by our Message-IDs in
+In-Reply-To/References, then by a ``[SOP-000123]`` subject tag the sender may use,
+then by a signed plus-address; otherwise register a new ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from radicado.channels.email.compose import compose, new_message_id
+from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
+from radicado.channels.jobs import send_outbound
+from radicado.channels.models import AutoReply, Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
+from radicado.channels.outbox import queue_mail
+from radicado.channels.rawstore import mark, read_raw, store_raw
+from radicado.customers.access import actor_for_contact
+from radicado.customers.actions import create_contact, create_customer
+from radicado.customers.models import Contact, Customer
+from radicado.tickets import actions
+from radicado.tickets.attachments import AttachmentRejected, Upload, validate_uploads
+from radicado.tickets.mail_out import acknowledgement_text, auto_reply_allowed, queue_ticket_mail
+from radicado.tickets.models import Channel, Ticket, TicketType
+from radicado.tickets.sla import ans_of
+from radicado.workspaces.access import Actor
+
+log = logging.getLogger(__name__)
+EMPTY_BODY = "(mensaje sin texto)"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # created | threaded | ignored | quarantined | held | rejected
+    ticket: str | None = None
+    detail: str = ""
+    raw_id: int | None = None
+
+
+def plus_token(*, number: int) -> str:
+    """The signed token of a ticket for plus-addressing: ``t123-<8 hex>``."""
+    mac = hmac.new(settings.MAIL_TOKEN_KEY.encode(), f"ticket:{number}".encode(), hashlib.sha256).hexdigest()
+    return f"t{number}-{mac[:8]}"
+
+
+def plus_address(mailbox: Mailbox, number: int) -> str:
+    local, _, domain = mailbox.address.partition("@")
+    return f"{local}+{plus_token(number=number)}@{domain}"
+
+
+def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime) -> IngestResult:
+    """Store, then process one inbound message; the same bytes twice are processed once."""
+    row, new = store_raw(workspace_id=mailbox.workspace_id, raw=raw, source=source, now=now)
+    if not new and row.status != RawStatus.RECEIVED:
+        return IngestResult(outcome="ignored", detail="duplicate", raw_id=row.id, ticket=_reference(row.ticket_id))
+    return process_raw(mailbox=mailbox, row=row, now=now)
+
+
+def process_raw(*, mailbox: Mailbox, row: RawMessage, now: dt.datetime) -> IngestResult:
+    """Route a stored message; anything unexpected quarantines it (reprocessable), never raises."""
+    try:
+        parsed = parse_email(read_raw(row))
+    except UnparseableEmail as exc:
+        mark(row, status=RawStatus.QUARANTINED, outcome="quarantined", detail=str(exc))
+        return IngestResult(outcome="quarantined", detail=str(exc), raw_id=row.id)
+    try:
+        with transaction.atomic():
+            result = _route(mailbox=mailbox, parsed=parsed, now=now)
+            status = {
+                "created": RawStatus.PROCESSED,
+                "threaded": RawStatus.PROCESSED,
+                "ignored": RawStatus.IGNORED,
+                "held": RawStatus.HELD,
+                "rejected": RawStatus.REJECTED,
+            }[result.outcome]
+            ticket_id = _ticket_id(mailbox.workspace_id, result.ticket)
+            mark(
+                row,
+                status=status,
+                outcome=result.outcome,
+                detail=result.detail,
+                ticket_id=ticket_id,
+                message_id=parsed.message_id or "",
+                from_address=parsed.from_address or "",
+                subject=parsed.subject,
+            )
+    except Exception as exc:  # a bug or bad data must not lose the message: keep it for an admin
+        log.exception("inbound mail %s quarantined", row.id)
+        mark(
+            row,
+            status=RawStatus.QUARANTINED,
+            outcome="quarantined",
+            detail=f"{type(exc).__name__}: {exc}",
+            message_id=parsed.message_id or "",
+            from_address=parsed.from_address or "",
+            subject=parsed.subject,
+        )
+        return IngestResult(outcome="quarantined", detail=str(exc), raw_id=row.id)
+    return IngestResult(outcome=result.outcome, ticket=result.ticket, detail=result.detail, raw_id=row.id)
+
+
+def _reference(ticket_id: int | None) -> str | None:
+    if ticket_id is None:
+        return None
+    ticket = Ticket.objects.select_related("workspace").filter(id=ticket_id).first()
+    return ticket.reference if ticket else None
+
+
+def _ticket_id(workspace_id: int, reference: str | None) -> int | None:
+    if not reference:
+        return None
+    number = int(reference.rsplit("-", 1)[-1])
+    return Ticket.objects.filter(workspace_id=workspace_id, number=number).values_list("id", flat=True).first()
+
+
+def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
+    ws_id = mailbox.workspace_id
+    sender = parsed.from_address or ""
+    if parsed.message_id and MessageIndex.objects.filter(workspace_id=ws_id, message_id=parsed.message_id).exists():
+        return IngestResult(outcome="ignored", detail="duplicate message-id")
+    if sender and Mailbox.objects.filter(address__iexact=sender).exists():
+        return IngestResult(outcome="ignored", detail="from our own address")
+    if parsed.is_bounce:
+        return _bounce(ws_id=ws_id, parsed=parsed, now=now)
+    if parsed.automatic:
+        return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
+    if not sender:
+        return IngestResult(outcome="held", detail="no sender address")
+    contact = Contact.objects.filter(workspace_id=ws_id, email=sender).select_related("customer").first()
+    ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact)
+    if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
+        return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
+    if contact is None:
+        contact_or_result = _unknown_sender(mailbox=mailbox, parsed=parsed, now=now)
+        if isinstance(contact_or_result, IngestResult):
+            return contact_or_result
+        contact = contact_or_result
+    actor = actor_for_contact(contact=contact)
+    uploads, skipped = _uploads(parsed)
+    if ticket is not None and not ticket.is_closed:
+        reply = actions.add_reply(
+            actor=actor, ticket=ticket, body=parsed.reply_text or EMPTY_BODY, now=now, uploads=uploads
+        )
+        _index(ws_id, parsed, ticket, now)
+        _note_skipped(ticket, skipped, now)
+        return IngestResult(outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}")
+    follows = ticket.reference if ticket is not None else None
+    new = _register(
+        mailbox=mailbox, actor=actor, contact=contact, parsed=parsed, uploads=uploads, now=now, follows=follows
+    )
+    _index(ws_id, parsed, new, now)
+    _note_skipped(new, skipped, now)
+    _acknowledge(new, now)
+    return IngestResult(outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "")
+
+
+SUBJECT_TAG = re.compile(r"\[(?:#|([A-Z][A-Z0-9]{0,9})-)0*(\d{1,12})\]")
+
+
+def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -> tuple[Ticket | None, str]:
+    ws_id = mailbox.workspace_id
+    ids = [*parsed.in_reply_to, *reversed(parsed.references)]
+    if ids:
+        found = (
+            MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids)
+            .select_related("ticket__workspace", "ticket__customer", "ticket__state", "ticket__requester")
+            .order_by("-created_at")
+            .first()
+        )
+        if found is not None:
+            return found.ticket, "message-id"
+    prefix = mailbox.workspace.ticket_prefix
+    for match in SUBJECT_TAG.finditer(parsed.subject):
+        if match.group(1) not in (None, prefix):
+            continue
+        ticket = _ticket_by_number(ws_id, int(match.group(2)))
+        # A subject tag is only a hint anyone can type: honour it for the ticket's own customer only.
+        if ticket is not None and contact is not None and contact.customer_id == ticket.customer_id:
+            return ticket, "subject tag"
+    for address in [*parsed.to, *parsed.cc]:
+        user, _, domain = address.partition("@")
+        base, plus, token = user.partition("+")
+        if plus and f"{base}@{domain}" == mailbox.address.lower():
+            number = token.split("-", 1)[0].lstrip("t")
+            if number.isdigit() and hmac.compare_digest(token, plus_token(number=int(number))):
+                ticket = _ticket_by_number(ws_id, int(number))
+                if ticket is not None:
+                    return ticket, "plus address"
+    return None, ""
+
+
+def _ticket_by_number(ws_id: int, number: int) -> Ticket | None:
+    return (
+        Ticket.objects.select_related("workspace", "customer", "state", "requester")
+        .filter(workspace_id=ws_id, number=number)
+        .first()
+    )
+
+
+def _index(ws_id: int, parsed: ParsedEmail, ticket: Ticket, now: dt.datetime) -> None:
+    if parsed.message_id:
+        MessageIndex.objects.get_or_create(
+            workspace_id=ws_id,
+            message_id=parsed.message_id,
+            defaults={"ticket": ticket, "outbound": False, "created_at": now},
+        )
+
+
+def _uploads(parsed: ParsedEmail) -> tuple[list[Upload], list[str]]:
+    """Attachments within the limits, and the names of those left out (with why)."""
+    kept: list[Upload] = []
+    skipped: list[str] = []
+    for a in parsed.attachments:
+        upload = Upload(filename=a.filename, data=a.data)
+        try:
+            validate_uploads([*kept, upload])
+        except AttachmentRejected as exc:
+            skipped.append(str(exc))
+            continue
+        kept.append(upload)
+    return kept, skipped
+
+
+def _note_skipped(ticket: Ticket, skipped: list[str], now: dt.datetime) -> None:
+    if not skipped:
+        return
+    system = Actor(workspace=ticket.workspace, role="agent", name="Radicado")
+    body = _("Some attachments of the e-mail were not kept:") + "\n" + "\n".join(f"- {s}" for s in skipped)
+    actions.add_note(actor=system, ticket=ticket, body=body, now=now)
+
+
+def _bounce(*, ws_id: int, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
+    found = (
+        MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=parsed.bounced_message_ids)
+        .select_related("ticket__workspace")
+        .first()
+    )
+    if found is None:
+        return IngestResult(outcome="ignored", detail="bounce for no known message")
+    system = Actor(workspace=found.ticket.workspace, role="agent", name="Radicado")
+    body = _("An e-mail about this ticket could not be delivered:") + "\n\n" + (parsed.text[:2000] or EMPTY_BODY)
+    actions.add_note(actor=system, ticket=found.ticket, body=body, now=now)
+    return IngestResult(outcome="ignored", ticket=found.ticket.reference, detail="bounce noted")
+
+
+def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime, how: str) -> IngestResult:
+    """Someone outside the ticket's customer wrote into its thread: agents see it, the customer does not."""
+    system = Actor(workspace=ticket.workspace, role="agent", name="Radicado")
+    body = (
+        _("Message from %(sender)s, who is not a contact of this customer:") % {"sender": parsed.from_address}
+        + "\n\n"
+        + (parsed.reply_text or EMPTY_BODY)
+    )
+    actions.add_note(actor=system, ticket=ticket, body=body, now=now)
+    _index(ticket.workspace_id, parsed, ticket, now)
+    return IngestResult(outcome="threaded", ticket=ticket.reference, detail=f"{how}; unknown sender as note")
+
+
+def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Contact | IngestResult:
+    policy = mailbox.unknown_senders
+    if policy == UnknownSenderPolicy.HOLD:
+        return IngestResult(outcome="held", detail="unknown sender held for review")
+    if policy == UnknownSenderPolicy.REJECT:
+        _reject_notice(mailbox=mailbox, parsed=parsed, now=now)
+        return IngestResult(outcome="rejected", detail="unknown sender rejected")
+    customer = Customer.objects.filter(workspace_id=mailbox.workspace_id, code=mailbox.floating_customer_code).first()
+    if customer is None:
+        customer = create_customer(
+            workspace=mailbox.workspace,
+            code=mailbox.floating_customer_code,
+            name=_("Individuals (no contract)"),
+            now=now,
+        )
+    return create_contact(
+        customer=customer, name=parsed.from_name or parsed.from_address or "", now=now, email=parsed.from_address or ""
+    )
+
+
+def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> None:
+    sender = parsed.from_address or ""
+    if not auto_reply_allowed(mailbox=mailbox, address=sender, now=now):
+        return
+    AutoReply.objects.create(workspace_id=mailbox.workspace_id, address=sender, sent_at=now)
+    message_id = new_message_id(reference="aviso", domain=mailbox.address.rpartition("@")[2])
+    raw = compose(
+        from_name=mailbox.display_name,
+        from_address=mailbox.address,
+        to=[sender],
+        subject=_("Your message was not registered"),
+        message_id=message_id,
+        now=now,
+        body=_(
+            "This address only registers requests from contacts of our customers. "
+            "Please write from your registered address or contact your account manager."
+        ),
+        in_reply_to=parsed.message_id,
+        references=[*parsed.references, *([parsed.message_id] if parsed.message_id else [])],
+        automatic="auto-replied",
+    )
+    mail = queue_mail(
+        workspace_id=mailbox.workspace_id,
+        ticket_id=None,
+        message_id=message_id,
+        mail_from=mailbox.address,
+        rcpt_to=[sender],
+        raw=raw,
+        automatic=True,
+        now=now,
+    )
+    transaction.on_commit(partial(send_outbound, mail.id))
+
+
+def _register(
+    *,
+    mailbox: Mailbox,
+    actor: Actor,
+    contact: Contact,
+    parsed: ParsedEmail,
+    uploads: list[Upload],
+    now: dt.datetime,
+    follows: str | None,
+) -> Ticket:
+    ticket_type = TicketType.objects.filter(workspace_id=mailbox.workspace_id, in_portal=True).order_by("order").first()
+    if ticket_type is None:
+        raise actions.TicketError("the workspace has no request type for e-mail")
+    description = parsed.reply_text or parsed.text or EMPTY_BODY
+    if follows:
+        description = _("(Follows the closed request %(ref)s.)") % {"ref": follows} + "\n\n" + description
+    return actions.create_ticket(
+        actor=actor,
+        requester=contact,
+        ticket_type=ticket_type,
+        subject=(parsed.subject or _("(no subject)"))[:250],
+        description=description,
+        channel=Channel.EMAIL,
+        uploads=uploads,
+        now=now,
+    )
+
+
+def _acknowledge(ticket: Ticket, now: dt.datetime) -> None:
+    """Tell the sender the number and the first-response due time (an automatic reply)."""
+    first = next((c for c in ans_of(ticket, now=now).clocks if c.kind == "first_response"), None)
+    queue_ticket_mail(
+        ticket=ticket,
+        body=acknowledgement_text(ticket, due=first.due_at if first else None),
+        now=now,
+        automatic="auto-replied",
+    )

@@ -1,0 +1,131 @@
+"""``radicado mail …``: the e-mail channel's interfaces, each onto the same ingest action.
+
+radicado mail ingest --workspace SLUG FILE…   one JSON line per file
+radicado mail poll [--loop SECONDS]           read every mailbox with IMAP settings
+radicado mail lmtp [--host H] [--port N]      receive from an MTA (LMTP), deliver by recipient
+radicado mail send                            send pending outbound mail (retries)
+radicado mail reprocess --workspace SLUG      retry quarantined messages after a fix
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+from django.utils import timezone
+
+from radicado.channels.jobs import send_pending
+from radicado.channels.models import Mailbox, RawMessage, RawStatus
+from radicado.tickets.mail_in import IngestResult, ingest_email, process_raw
+
+
+def _mailbox(slug: str) -> Mailbox:
+    mailbox = Mailbox.objects.select_related("workspace").filter(workspace__slug=slug).order_by("id").first()
+    if mailbox is None:
+        raise CommandError(f"el espacio de trabajo {slug!r} no existe o no tiene buzón de correo")
+    return mailbox
+
+
+def _line(result: IngestResult, **extra: Any) -> str:
+    return json.dumps(
+        {**extra, "outcome": result.outcome, "ticket": result.ticket, "detail": result.detail}, ensure_ascii=False
+    )
+
+
+class Command(BaseCommand):
+    help = "E-mail channel: ingest files, poll IMAP, receive LMTP, send outbound mail."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        ingest = sub.add_parser("ingest", help="Ingest raw .eml files")
+        ingest.add_argument("--workspace", required=True)
+        ingest.add_argument("files", nargs="+")
+        poll = sub.add_parser("poll", help="Poll every mailbox over IMAP")
+        poll.add_argument("--loop", type=float, default=0)
+        lmtp = sub.add_parser("lmtp", help="Run the LMTP receiver")
+        lmtp.add_argument("--host", default="127.0.0.1")
+        lmtp.add_argument("--port", type=int, default=8024)
+        sub.add_parser("send", help="Send pending outbound mail")
+        again = sub.add_parser("reprocess", help="Process quarantined messages again")
+        again.add_argument("--workspace", required=True)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        getattr(self, f"_{opts['action']}")(opts)
+
+    def _ingest(self, opts: dict[str, Any]) -> None:
+        mailbox = _mailbox(opts["workspace"])
+        for name in opts["files"]:
+            path = Path(name)
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                self.stdout.write(json.dumps({"file": name, "outcome": "error", "detail": exc.strerror}))
+                continue
+            result = ingest_email(mailbox=mailbox, raw=raw, source="file", now=timezone.now())
+            self.stdout.write(_line(result, file=name))
+
+    def _poll(self, opts: dict[str, Any]) -> None:
+        from radicado.channels.email.imap import poll_mailbox
+
+        while True:
+            for mailbox in Mailbox.objects.select_related("workspace").exclude(imap_host=""):
+                result = poll_mailbox(
+                    host=mailbox.imap_host,
+                    port=mailbox.imap_port,
+                    username=mailbox.imap_username,
+                    password=mailbox.imap_password,
+                    folder=mailbox.imap_folder,
+                    ssl=mailbox.imap_ssl,
+                    deliver=_imap_deliverer(mailbox),
+                )
+                self.stdout.write(f"{mailbox.address}: {result}")
+            if not opts["loop"]:
+                return
+            time.sleep(opts["loop"])
+
+    def _lmtp(self, opts: dict[str, Any]) -> None:
+        from radicado.channels.email.lmtp import start_lmtp_server
+
+        handle = start_lmtp_server(host=opts["host"], port=opts["port"], deliver=deliver_by_recipient)
+        self.stdout.write(f"LMTP en {opts['host']}:{opts['port']} (Ctrl+C para detener)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            handle.stop()
+
+    def _send(self, opts: dict[str, Any]) -> None:
+        self.stdout.write(f"{send_pending()} correos enviados")
+
+    def _reprocess(self, opts: dict[str, Any]) -> None:
+        mailbox = _mailbox(opts["workspace"])
+        rows = RawMessage.objects.filter(workspace_id=mailbox.workspace_id, status=RawStatus.QUARANTINED)
+        for row in rows:
+            self.stdout.write(_line(process_raw(mailbox=mailbox, row=row, now=timezone.now()), raw=row.id))
+
+
+def _imap_deliverer(mailbox: Mailbox) -> Callable[[bytes], IngestResult]:
+    def deliver(raw: bytes) -> IngestResult:
+        return ingest_email(mailbox=mailbox, raw=raw, source="imap", now=timezone.now())
+
+    return deliver
+
+
+def deliver_by_recipient(raw: bytes, recipients: list[str]) -> None:
+    """LMTP delivery: each recipient that is a mailbox (or its plus-address) gets the message.
+
+    Runs in the receiver's long-lived worker threads: drop stale connections first,
+    as a request handler would.
+    """
+    close_old_connections()
+    for rcpt in recipients:
+        local, _, domain = rcpt.lower().partition("@")
+        address = f"{local.split('+', 1)[0]}@{domain}"
+        mailbox = Mailbox.objects.select_related("workspace").filter(address__iexact=address).first()
+        if mailbox is not None:
+            ingest_email(mailbox=mailbox, raw=raw, source="lmtp", now=timezone.now())
