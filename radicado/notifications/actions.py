@@ -18,17 +18,22 @@ def request_notification(
     payload: dict[str, Any],
     idempotency_key: str,
     now: dt.datetime,
-) -> NotificationRequest:
-    """Record a request to notify; the same key never produces two requests."""
-    request, _ = NotificationRequest.objects.get_or_create(
-        idempotency_key=idempotency_key,
-        defaults={
-            "workspace_id": workspace_id,
-            "ticket_id": ticket_id,
-            "event": event,
-            "audience": list(audience),
-            "payload": payload,
-            "created_at": now,
-        },
+) -> None:
+    """Record a request to notify; the same key never produces two requests.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: no read first, no savepoint.
+    """
+    NotificationRequest.objects.bulk_create(
+        [
+            NotificationRequest(
+                workspace_id=workspace_id,
+                ticket_id=ticket_id,
+                event=event,
+                audience=list(audience),
+                payload=payload,
+                idempotency_key=idempotency_key,
+                created_at=now,
+            )
+        ],
+        ignore_conflicts=True,
     )
-    return request

@@ -149,16 +149,24 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         contact = contact_or_result
     actor = actor_for_contact(contact=contact)
     uploads, skipped = _uploads(parsed)
+    body, full_text = _fit(parsed.reply_text or parsed.text or EMPTY_BODY)
+    if full_text is not None:
+        uploads.append(full_text)
     if ticket is not None and not ticket.is_closed:
-        reply = actions.add_reply(
-            actor=actor, ticket=ticket, body=parsed.reply_text or EMPTY_BODY, now=now, uploads=uploads
-        )
+        reply = actions.add_reply(actor=actor, ticket=ticket, body=body, now=now, uploads=uploads)
         _index(ws_id, parsed, ticket, now)
         _note_skipped(ticket, skipped, now)
         return IngestResult(outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}")
     follows = ticket.reference if ticket is not None else None
     new = _register(
-        mailbox=mailbox, actor=actor, contact=contact, parsed=parsed, uploads=uploads, now=now, follows=follows
+        mailbox=mailbox,
+        actor=actor,
+        contact=contact,
+        parsed=parsed,
+        body=body,
+        uploads=uploads,
+        now=now,
+        follows=follows,
     )
     _index(ws_id, parsed, new, now)
     _note_skipped(new, skipped, now)
@@ -216,6 +224,15 @@ def _index(ws_id: int, parsed: ParsedEmail, ticket: Ticket, now: dt.datetime) ->
             message_id=parsed.message_id,
             defaults={"ticket": ticket, "outbound": False, "created_at": now},
         )
+
+
+def _fit(text: str) -> tuple[str, Upload | None]:
+    """A body within the ticket's limit; an over-long one is cut and kept whole as a text file."""
+    limit = actions.BODY_MAX - 200
+    if len(text) <= limit:
+        return text, None
+    cut = text[:limit] + "\n\n" + _("[Message cut: the full text is attached as mensaje-completo.txt]")
+    return cut, Upload(filename="mensaje-completo.txt", data=text.encode("utf-8"))
 
 
 def _uploads(parsed: ParsedEmail) -> tuple[list[Upload], list[str]]:
@@ -328,6 +345,7 @@ def _register(
     actor: Actor,
     contact: Contact,
     parsed: ParsedEmail,
+    body: str,
     uploads: list[Upload],
     now: dt.datetime,
     follows: str | None,
@@ -335,7 +353,7 @@ def _register(
     ticket_type = TicketType.objects.filter(workspace_id=mailbox.workspace_id, in_portal=True).order_by("order").first()
     if ticket_type is None:
         raise actions.TicketError("the workspace has no request type for e-mail")
-    description = parsed.reply_text or parsed.text or EMPTY_BODY
+    description = body
     if follows:
         description = _("(Follows the closed request %(ref)s.)") % {"ref": follows} + "\n\n" + description
     return actions.create_ticket(

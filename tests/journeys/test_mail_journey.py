@@ -1,0 +1,113 @@
+"""A customer writes to the support address over real IMAP and SMTP servers on loopback (I1, T7).
+
+Carol e-mails soporte@; Radicado polls Dovecot, registers the request and acknowledges it
+through the SMTP relay. Carol forwards the acknowledgement to her colleague Dave, who
+answers from his own mail client (his reply points at the forward, which Radicado never
+saw); Carol also replies to the acknowledgement directly. Everything lands in one ticket,
+and the agent's answer reaches the relay threaded under Carol's last message.
+"""
+
+from __future__ import annotations
+
+import os
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NOW, build_cast, use_tmp_storage
+from radicado.channels.actions import create_mailbox
+from radicado.channels.email.imap import poll_mailbox
+from radicado.channels.email.tests.servers import DovecotServer, SmtpSink
+from radicado.channels.models import Mailbox
+from radicado.tickets import actions
+from radicado.tickets.mail_in import ingest_email
+from radicado.tickets.models import Reply, Ticket
+
+SUPPORT = "soporte@andes.example.com"
+
+
+def message(sender: str, subject: str, body: str, mid: str, reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = sender, SUPPORT, subject, f"<{mid}>"
+    if reply_to:
+        msg["In-Reply-To"] = f"<{reply_to}>"
+        msg["References"] = f"<{reply_to}>"
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def poll(dovecot: DovecotServer, mailbox: Mailbox) -> int:
+    result = poll_mailbox(
+        host=dovecot.host,
+        port=dovecot.port,
+        username=SUPPORT,
+        password="clave",
+        ssl=False,
+        deliver=lambda raw: ingest_email(mailbox=mailbox, raw=raw, source="imap", now=NOW),
+    )
+    return result.delivered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_round_trip_lands_in_one_ticket(settings: Any, tmp_path: Path) -> None:
+    if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
+        pytest.skip("Dovecot is not installed (scripts/test installs it)")
+    use_tmp_storage(settings, tmp_path)
+    cast = build_cast()
+    mailbox = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
+    with DovecotServer({SUPPORT: "clave"}) as dovecot, SmtpSink() as relay:
+        settings.SMTP_URL = f"smtp://{relay.host}:{relay.port}"
+
+        dovecot.append(
+            SUPPORT,
+            message("carol@example.com", "La impresora no imprime", "Sale un error 0x11.", "c1@mail.example.com"),
+        )
+        assert poll(dovecot, mailbox) == 1
+        ticket = Ticket.objects.get(workspace=cast.ws_a, subject="La impresora no imprime")
+        (ack_mail,) = relay.wait_for(1)
+        ack = BytesParser(policy=default_policy).parsebytes(ack_mail.raw)
+        assert ack_mail.rcpt_tos == ["carol@example.com"] and ack["Auto-Submitted"] == "auto-replied"
+        assert ack["In-Reply-To"] == "<c1@mail.example.com>" and ticket.reference in ack["Subject"]
+        ack_id = ack["Message-ID"].strip("<>")
+
+        # Dave answers a forward of the acknowledgement (its id is unknown to Radicado) ...
+        dovecot.append(
+            SUPPORT,
+            message(
+                "dave@example.com",
+                f"RE: Fwd: {ack['Subject']}",
+                "Soy el líder de Carol: autorizo el cambio.",
+                "d1@otro.example.com",
+                reply_to="fwd1@mail.example.com",
+            ),
+        )
+        # ... and Carol replies to the acknowledgement from another client.
+        dovecot.append(
+            SUPPORT,
+            message(
+                "carol@example.com",
+                f"Re: {ack['Subject']}",
+                "Ya reinicié.\n\nOn Mon, Nov 23, 2026 Soporte Andes wrote:\n> Registramos",
+                "c2@movil.example.com",
+                reply_to=ack_id,
+            ),
+        )
+        assert poll(dovecot, mailbox) == 2
+        assert poll(dovecot, mailbox) == 0  # processed messages are not read again
+
+        replies = list(Reply.objects.filter(ticket=ticket).order_by("id").values_list("author_name", "body"))
+        assert replies == [("Dave", "Soy el líder de Carol: autorizo el cambio."), ("Carol", "Ya reinicié.")]
+        assert Ticket.objects.filter(workspace=cast.ws_a).count() == 4  # the cast's three and this one
+
+        actions.add_reply(actor=cast.actor("bob"), ticket=ticket, body="Cambiamos el controlador.", now=NOW)
+        answer_mail = relay.wait_for(2)[1]
+        answer = BytesParser(policy=default_policy).parsebytes(answer_mail.raw)
+        assert answer_mail.rcpt_tos == ["carol@example.com"] and answer["Auto-Submitted"] is None
+        assert answer["In-Reply-To"] == "<c2@movil.example.com>"
+        assert {"<c1@mail.example.com>", f"<{ack_id}>", "<c2@movil.example.com>"} <= set(answer["References"].split())
+        assert answer["Subject"] == f"[{ticket.reference}] La impresora no imprime"
+        assert "Cambiamos el controlador." in answer.get_content()
