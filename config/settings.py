@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "huey.contrib.djhuey",
     "radicado.workspaces",
     "radicado.customers",
     "radicado.sla",
@@ -183,6 +184,18 @@ ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = envint("ATTACHMENT_MAX_FILES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Jobs (ADR 0007): Huey on a SQLite file beside the data by default, one consumer inside
+# `radicado demo`; with RADICADO_REDIS_URL, Redis, so that several worker processes share it.
+REDIS_URL = env("REDIS_URL")
+HUEY = {
+    "name": "radicado",
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "immediate": envbool("JOBS_IMMEDIATE", False),
+    "utc": True,
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "jobs.sqlite3")},
+    "consumer": {"workers": envint("JOB_WORKERS", 2), "worker_type": "thread", "periodic": True},
+}
 
 SMTP_URL = env("SMTP_URL")
 MAIL_DOMAIN = env("MAIL_DOMAIN", "radicado.localhost")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from huey.contrib.djhuey import db_task
 
 from radicado.channels.outbox import send_due
 
 
+@db_task(retries=0)
 def send_outbound(mail_id: int) -> None:
-    """Send one queued message now (enqueued after commit)."""
+    """Send one queued message now (enqueued after commit; the sweep catches lost ones)."""
     send_due(now=timezone.now(), ids=[mail_id])
 
 

@@ -62,3 +62,14 @@ def test_sla_sweep_runs_once_and_reports(tmp_path: Path) -> None:
     out = radicado("sla_sweep", data_dir=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "eventos de ANS disparados" in out.stdout
+
+
+def test_the_job_schedule_registers_each_sweep_once_a_minute(db: object) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from radicado.web import tasks
+
+    periodic = {t.name for t in HUEY._registry.periodic_tasks}
+    assert {"sla_sweep", "outbound_mail_sweep", "poll_mailboxes"} <= periodic
+    assert tasks.sla_sweep.call_local() == 0  # nothing due in an empty database
+    assert tasks.outbound_mail_sweep.call_local() == 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -38,11 +39,16 @@ class Command(BaseCommand):
         port = opts["port"]
         self.stdout.write(f"Radicado en http://127.0.0.1:{port}/  (Ctrl+C para detener)")
         sys.stdout.flush()
-        # The ANS sweep runs beside the web server until the job runner arrives;
-        # it shares the terminal's process group, so Ctrl+C stops both.
-        subprocess.Popen([sys.executable, "-m", "radicado", "sla_sweep", "--loop", "30"])
-        os.execvp(  # noqa: S606 - replaces this process with the web server
-            sys.executable,
+        # The job consumer (periodic sweeps, mail) runs beside the web server, and both stop
+        # together on Ctrl+C or SIGTERM.
+        serve(port=port, workers=opts["workers"])
+
+
+def serve(*, port: int, workers: int) -> None:
+    """Run gunicorn and the Huey consumer as children; stop both when either ends or on a signal."""
+    children = [
+        subprocess.Popen([sys.executable, "-m", "radicado", "run_huey", "--quiet"]),
+        subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
                 sys.executable,
                 "-m",
@@ -51,13 +57,33 @@ class Command(BaseCommand):
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                str(opts["workers"]),
+                str(workers),
                 "--chdir",
                 str(settings.BASE_DIR),
                 "--access-logfile",
                 "-",
-            ],
-        )
+            ]
+        ),
+    ]
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _login_table() -> list[str]:

@@ -1,0 +1,34 @@
+"""The periodic schedule (Huey discovers this module): each entry calls one job.
+
+Every sweep is safe to run in several workers at once: rows are claimed with
+conditional updates, so nothing fires or sends twice.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from radicado.channels import jobs as channel_jobs
+from radicado.tickets.sla import sweep_clocks
+
+
+@db_periodic_task(crontab(minute="*"))
+def sla_sweep() -> int:
+    """Fire due ANS warnings, breaches and escalation levels."""
+    return sweep_clocks(now=timezone.now())
+
+
+@db_periodic_task(crontab(minute="*"))
+def outbound_mail_sweep() -> int:
+    """Send mail whose immediate send was lost, and retries that are due."""
+    return channel_jobs.send_pending()
+
+
+@db_periodic_task(crontab(minute="*/2"))
+def poll_mailboxes() -> None:
+    """Read every mailbox that has IMAP settings."""
+    from django.core.management import call_command
+
+    call_command("mail", "poll")
