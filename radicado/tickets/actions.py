@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed
-from radicado.tickets import mail_out
+from radicado.tickets import automations, mail_out
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.models import (
@@ -208,6 +208,7 @@ def create_ticket(
         created_by=actor.user,
         created_at=now,
         updated_at=now,
+        auto_action_at=automations.auto_deadline(workspace_id=actor.workspace.id, state=state, since=now),
     )
     _record(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
@@ -224,7 +225,15 @@ def _ensure_open(ticket: Ticket) -> None:
         )
 
 
-def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.datetime, auto: bool = False) -> None:
+def _move(
+    *,
+    ticket: Ticket,
+    actor: Actor | None,
+    state: WorkflowState,
+    now: dt.datetime,
+    auto: bool = False,
+    rule: dict[str, str] | None = None,
+) -> None:
     previous = ticket.state
     ticket.state = state
     ticket.category = state.category
@@ -233,7 +242,8 @@ def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.
         ticket.resolved_at = now
     if state.category in TERMINAL_CATEGORIES:
         ticket.closed_at = now
-    ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at"])
+    ticket.auto_action_at = automations.auto_deadline(workspace_id=ticket.workspace_id, state=state, since=now)
+    ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at", "auto_action_at"])
     if previous.category != state.category:
         sla_clocks.on_category(ticket_id=ticket.id, category=state.category, now=now)
     _record(
@@ -243,7 +253,7 @@ def _move(*, ticket: Ticket, actor: Actor | None, state: WorkflowState, now: dt.
         now=now,
         from_value=previous.code,
         to_value=state.code,
-        data={"auto": True} if auto else None,
+        data={"auto": True, **(rule or {})} if auto else None,
     )
 
 
@@ -281,7 +291,12 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         reply=reply,
         data={"by_customer": actor.is_customer},
     )
-    Ticket.objects.filter(id=ticket.id).update(updated_at=now)
+    if actor.is_customer:
+        # An automatic move waits for the customer's silence; a reply cancels it.
+        ticket.auto_action_at = None
+        Ticket.objects.filter(id=ticket.id).update(updated_at=now, auto_action_at=None)
+    else:
+        Ticket.objects.filter(id=ticket.id).update(updated_at=now)
     if not actor.is_customer:
         sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
         mail_out.queue_ticket_mail(ticket=ticket, body=body, now=now)
@@ -448,3 +463,17 @@ def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -
     ticket.level = level
     _change(ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now)
     return ticket
+
+
+@transaction.atomic
+def apply_automatic_move(*, ticket: Ticket, now: dt.datetime, due_at: dt.datetime) -> bool:
+    """Make the state's configured automatic move (claimed by the sweep); False if it no longer applies."""
+    state = ticket.state
+    if not state.auto_to or ticket.category in TERMINAL_CATEGORIES:
+        return False
+    target = WorkflowState.objects.filter(workflow_id=state.workflow_id, code=state.auto_to).first()
+    if target is None:
+        return False
+    rule = {"after": f"{state.auto_after:g}", "unit": state.auto_unit, "due_at": due_at.isoformat()}
+    _move(ticket=ticket, actor=None, state=target, now=now, auto=True, rule=rule)
+    return True

@@ -77,6 +77,11 @@ class WorkflowState(Bilingual):
     # Automatic moves when someone replies (e.g. waiting -> open on a customer's reply).
     on_customer_reply = models.SlugField(blank=True)
     on_agent_reply = models.SlugField(blank=True)
+    # Automatic move after a time in this state with no customer reply (T5, I8).
+    auto_to = models.SlugField(blank=True)
+    auto_after = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    auto_unit = models.CharField(max_length=20, blank=True)  # a businesstime unit
+    auto_calendar = models.SlugField(blank=True)  # a BusinessCalendar code; blank: 24x7
 
     class Meta:
         ordering = ("order", "id")
@@ -163,6 +168,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the current state's automatic move is due (null: none pending).
+    auto_action_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
@@ -182,6 +189,9 @@ class Ticket(models.Model):
             models.Index(fields=["workspace", "assignee", "priority_rank", "number"], name="ticket_assignee"),
             models.Index(fields=["workspace", "customer", "number"], name="ticket_customer"),
             models.Index(fields=["workspace", "requester", "number"], name="ticket_requester"),
+            models.Index(
+                fields=["auto_action_at"], condition=models.Q(auto_action_at__isnull=False), name="ticket_auto_due"
+            ),
         ]
 
     @property

@@ -57,6 +57,12 @@ def _check_codes(profile: dict[str, Any]) -> None:
                 raise ProfileError(f"{where}: unknown priority {match['priority']!r}")
             if match.get("ticket_type") and match["ticket_type"] not in types:
                 raise ProfileError(f"{where}: unknown ticket type {match['ticket_type']!r}")
+    calendars = set(sla.get("calendars", {}))
+    for wf_code, workflow in profile.get("workflows", {}).items():
+        for state in workflow.get("states", []):
+            calendar = (state.get("auto") or {}).get("calendar")
+            if calendar and calendar not in calendars:
+                raise ProfileError(f"workflows.{wf_code}.{state['code']}.auto.calendar: unknown calendar {calendar!r}")
     for code, tier in sla.get("tiers", {}).items():
         unknown = set(tier.get("allowed_priorities", [])) - priorities
         if unknown:

@@ -60,6 +60,7 @@ def validate_workflow(code: str, spec: dict[str, Any]) -> None:
         for auto in ("on_customer_reply", "on_agent_reply"):
             if s.get(auto) and s[auto] not in by_code:
                 raise WorkflowSpecError(f"workflows.{code}.{s['code']}.{auto}: unknown state {s[auto]!r}")
+        _validate_auto(f"workflows.{code}.{s['code']}.auto", s.get("auto"), by_code)
     for i, t in enumerate(spec.get("transitions") or []):
         where = f"workflows.{code}.transitions[{i}]"
         for frm in t["from"]:
@@ -67,6 +68,22 @@ def validate_workflow(code: str, spec: dict[str, Any]) -> None:
                 raise WorkflowSpecError(f"{where}: unknown state")
             if by_code[frm]["category"] in TERMINAL_CATEGORIES:
                 raise WorkflowSpecError(f"{where}: {frm!r} is terminal; nothing leaves it")
+
+
+AUTO_UNITS = ("minutes", "hours", "days", "calendar_minutes", "calendar_hours")
+
+
+def _validate_auto(where: str, auto: dict[str, Any] | None, states: dict[str, Any]) -> None:
+    if not auto:
+        return
+    if auto.get("to") not in states:
+        raise WorkflowSpecError(f"{where}.to: unknown state {auto.get('to')!r}")
+    if auto.get("unit") not in AUTO_UNITS:
+        raise WorkflowSpecError(f"{where}.unit: use one of {', '.join(AUTO_UNITS)}")
+    if not float(auto.get("after", 0)) > 0:
+        raise WorkflowSpecError(f"{where}.after: must be a positive amount")
+    if not str(auto["unit"]).startswith("calendar_") and not auto.get("calendar"):
+        raise WorkflowSpecError(f"{where}.calendar: business time needs a calendar")
 
 
 @transaction.atomic
@@ -121,6 +138,10 @@ def _install_workflow(workspace: Workspace, code: str, spec: dict[str, Any]) -> 
             order=order,
             on_customer_reply=s.get("on_customer_reply", ""),
             on_agent_reply=s.get("on_agent_reply", ""),
+            auto_to=(s.get("auto") or {}).get("to", ""),
+            auto_after=(s.get("auto") or {}).get("after"),
+            auto_unit=(s.get("auto") or {}).get("unit", ""),
+            auto_calendar=(s.get("auto") or {}).get("calendar", ""),
         )
     groups = spec.get("roles", {})
     pairs: dict[tuple[str, str], list[str]] = {}

@@ -11,6 +11,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from radicado.channels import jobs as channel_jobs
+from radicado.tickets import automations
 from radicado.tickets.sla import sweep_clocks
 
 
@@ -24,6 +25,12 @@ def sla_sweep() -> int:
 def outbound_mail_sweep() -> int:
     """Send mail whose immediate send was lost, and retries that are due."""
     return channel_jobs.send_pending()
+
+
+@db_periodic_task(crontab(minute="*"))
+def workflow_automations() -> int:
+    """Automatic moves that are due (auto-close after silence, T5 / I8)."""
+    return automations.run_due(now=timezone.now())
 
 
 @db_periodic_task(crontab(minute="*/2"))

@@ -195,8 +195,10 @@ class InboundMessage:
 
     ``from_number`` is E.164. ``text`` is never empty: the body, a media caption, or a Spanish
     placeholder such as "[imagen]" for media without a caption and for other message types.
-    ``at`` is timezone-aware (UTC). ``in_reply_to`` is the provider id of our message the
-    customer replied to, when the provider says so (Meta ``context.id``).
+    ``at`` is timezone-aware (UTC). ``in_reply_to`` is the provider id of the message the
+    customer replied or reacted to, when the provider says so (Meta ``context.id``, Twilio
+    ``OriginalRepliedMessageSid``). ``kind`` is the provider's message type ("text", "image",
+    "location", "reaction", …) so the caller can decide, say, not to append reactions.
     """
 
     provider_message_id: str
@@ -206,6 +208,7 @@ class InboundMessage:
     media: list[MediaRef] = field(default_factory=list)
     profile_name: str | None = None
     in_reply_to: str | None = None
+    kind: str = "text"
 
 
 # -- HTTP, shared by the transports -------------------------------------------------------------
