@@ -198,6 +198,8 @@ HUEY = {
 }
 
 SMTP_URL = env("SMTP_URL")
+# Where people reach this installation: links in e-mail (survey links) start with it.
+PUBLIC_URL = env("PUBLIC_URL", "http://127.0.0.1:8000")
 MAIL_DOMAIN = env("MAIL_DOMAIN", "radicado.localhost")
 MAIL_TOKEN_KEY = env("MAIL_TOKEN_KEY") or SECRET_KEY
 

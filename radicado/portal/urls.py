@@ -12,6 +12,7 @@ portal = (
         path("solicitudes/<int:number>/", views.request_detail, name="request"),
         path("solicitudes/<int:number>/responder/", views.reply, name="reply"),
         path("solicitudes/<int:number>/estado/", views.transition, name="transition"),
+        path("solicitudes/<int:number>/encuesta/", views.answer_in_portal, name="survey"),
     ],
     "portal",
 )
@@ -21,6 +22,7 @@ urlpatterns = [
     path("entrar/", web.login_view, name="login"),
     path("salir/", web.logout_view, name="logout"),
     path("idioma/", set_language, name="set_language"),
+    path("encuesta/<str:token>/", views.survey, name="survey"),
     path("w/<slug:ws>/adjuntos/<int:attachment_id>/", web.download_attachment, name="attachment"),
     path("w/<slug:ws>/", include(portal)),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -15,9 +15,10 @@ from radicado.customers.access import access_contact
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
-from radicado.tickets.models import Channel, Ticket, TicketType
+from radicado.tickets.models import Channel, Survey, Ticket, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
+from radicado.tickets.surveys import SCORES, SurveyError, answer_survey, survey_for_token
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 
 
@@ -100,6 +101,10 @@ def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict
         "transitions": actions.available_transitions(actor=request.actor, ticket=ticket),
         "labels": workspace_choices(workspace_id=request.actor.workspace.id).labels(),
         "ans": ans_of(ticket, now=now()),
+        "survey": Survey.objects.filter(ticket=ticket).first()
+        if ticket.requester_id == request.actor.contact_id
+        else None,
+        "scores": SCORES,
         "error": error,
     }
 
@@ -142,3 +147,49 @@ def transition(request: ActorRequest, number: int) -> HttpResponse:
     except ValueError as exc:
         return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    """The satisfaction survey behind a link: no sign-in, answered once."""
+    found = survey_for_token(token)
+    if found is None:
+        raise Http404
+    error = ""
+    if request.method == "POST" and found.answered_at is None:
+        try:
+            found = answer_survey(
+                survey=found,
+                score=_score(request.POST.get("score")),
+                comment=request.POST.get("comment", ""),
+                now=now(),
+            )
+        except SurveyError as exc:
+            error = str(exc)
+    return render(
+        request,
+        "portal/survey.html",
+        {"survey": found, "ticket": found.ticket, "error": error, "scores": SCORES},
+        status=400 if error else 200,
+    )
+
+
+@with_actor(staff=False)
+@require_POST
+def answer_in_portal(request: ActorRequest, number: int) -> HttpResponse:
+    """The requester answers the survey inside the request page."""
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    found = Survey.objects.filter(ticket=ticket).first()
+    if found is None or ticket.requester_id != request.actor.contact_id:
+        raise Http404
+    try:
+        answer_survey(
+            survey=found, score=_score(request.POST.get("score")), comment=request.POST.get("comment", ""), now=now()
+        )
+    except SurveyError as exc:
+        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+
+
+def _score(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0

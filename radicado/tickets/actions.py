@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed
-from radicado.tickets import automations, mail_out
+from radicado.tickets import automations, mail_out, surveys
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.models import (
@@ -246,6 +246,8 @@ def _move(
     ticket.save(update_fields=["state", "category", "updated_at", "resolved_at", "closed_at", "auto_action_at"])
     if previous.category != state.category:
         sla_clocks.on_category(ticket_id=ticket.id, category=state.category, now=now)
+        if state.category == Category.RESOLVED:
+            surveys.start_survey(ticket=ticket, now=now)
     _record(
         ticket=ticket,
         actor=actor,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from radicado.channels.email.compose import compose, new_message_id
@@ -30,11 +30,11 @@ from radicado.channels.rawstore import mark, read_raw, store_raw
 from radicado.customers.access import actor_for_contact
 from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer
+from radicado.sla.models import Clock, TargetKind
 from radicado.tickets import actions
 from radicado.tickets.attachments import AttachmentRejected, Upload, validate_uploads
 from radicado.tickets.mail_out import acknowledgement_text, auto_reply_allowed, queue_ticket_mail
 from radicado.tickets.models import Channel, Ticket, TicketType
-from radicado.tickets.sla import ans_of
 from radicado.workspaces.access import Actor
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class IngestResult:
     ticket: str | None = None
     detail: str = ""
     raw_id: int | None = None
+    ticket_id: int | None = None
 
 
 def plus_token(*, number: int) -> str:
@@ -64,7 +65,13 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime)
     """Store, then process one inbound message; the same bytes twice are processed once."""
     row, new = store_raw(workspace_id=mailbox.workspace_id, raw=raw, source=source, now=now)
     if not new and row.status != RawStatus.RECEIVED:
-        return IngestResult(outcome="ignored", detail="duplicate", raw_id=row.id, ticket=_reference(row.ticket_id))
+        return IngestResult(
+            outcome="ignored",
+            detail="duplicate",
+            raw_id=row.id,
+            ticket=_reference(row.ticket_id),
+            ticket_id=row.ticket_id,
+        )
     return process_raw(mailbox=mailbox, row=row, now=now)
 
 
@@ -85,7 +92,7 @@ def process_raw(*, mailbox: Mailbox, row: RawMessage, now: dt.datetime) -> Inges
                 "held": RawStatus.HELD,
                 "rejected": RawStatus.REJECTED,
             }[result.outcome]
-            ticket_id = _ticket_id(mailbox.workspace_id, result.ticket)
+            ticket_id = result.ticket_id or _ticket_id(mailbox.workspace_id, result.ticket)
             mark(
                 row,
                 status=status,
@@ -108,7 +115,9 @@ def process_raw(*, mailbox: Mailbox, row: RawMessage, now: dt.datetime) -> Inges
             subject=parsed.subject,
         )
         return IngestResult(outcome="quarantined", detail=str(exc), raw_id=row.id)
-    return IngestResult(outcome=result.outcome, ticket=result.ticket, detail=result.detail, raw_id=row.id)
+    return IngestResult(
+        outcome=result.outcome, ticket=result.ticket, detail=result.detail, raw_id=row.id, ticket_id=ticket_id
+    )
 
 
 def _reference(ticket_id: int | None) -> str | None:
@@ -138,7 +147,7 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
     if not sender:
         return IngestResult(outcome="held", detail="no sender address")
-    contact = Contact.objects.filter(workspace_id=ws_id, email=sender).select_related("customer").first()
+    contact = Contact.objects.filter(workspace_id=ws_id, email=sender).select_related("customer", "workspace").first()
     ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact)
     if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
         return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
@@ -156,7 +165,9 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         reply = actions.add_reply(actor=actor, ticket=ticket, body=body, now=now, uploads=uploads)
         _index(ws_id, parsed, ticket, now)
         _note_skipped(ticket, skipped, now)
-        return IngestResult(outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}")
+        return IngestResult(
+            outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}", ticket_id=ticket.id
+        )
     follows = ticket.reference if ticket is not None else None
     new = _register(
         mailbox=mailbox,
@@ -171,7 +182,9 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
     _index(ws_id, parsed, new, now)
     _note_skipped(new, skipped, now)
     _acknowledge(new, now)
-    return IngestResult(outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "")
+    return IngestResult(
+        outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
+    )
 
 
 SUBJECT_TAG = re.compile(r"\[(?:#|([A-Z][A-Z0-9]{0,9})-)0*(\d{1,12})\]")
@@ -218,12 +231,18 @@ def _ticket_by_number(ws_id: int, number: int) -> Ticket | None:
 
 
 def _index(ws_id: int, parsed: ParsedEmail, ticket: Ticket, now: dt.datetime) -> None:
-    if parsed.message_id:
-        MessageIndex.objects.get_or_create(
-            workspace_id=ws_id,
-            message_id=parsed.message_id,
-            defaults={"ticket": ticket, "outbound": False, "created_at": now},
-        )
+    if not parsed.message_id:
+        return
+    # _route found no row for this id a moment ago: insert without get_or_create's SELECT; a row another
+    # process inserted since is kept, as get_or_create would.
+    try:
+        with transaction.atomic():
+            MessageIndex.objects.create(
+                workspace_id=ws_id, message_id=parsed.message_id, ticket=ticket, outbound=False, created_at=now
+            )
+    except IntegrityError:
+        if not MessageIndex.objects.filter(workspace_id=ws_id, message_id=parsed.message_id).exists():
+            raise
 
 
 def _fit(text: str) -> tuple[str, Upload | None]:
@@ -269,7 +288,9 @@ def _bounce(*, ws_id: int, parsed: ParsedEmail, now: dt.datetime) -> IngestResul
     system = Actor(workspace=found.ticket.workspace, role="agent", name="Radicado")
     body = _("An e-mail about this ticket could not be delivered:") + "\n\n" + (parsed.text[:2000] or EMPTY_BODY)
     actions.add_note(actor=system, ticket=found.ticket, body=body, now=now)
-    return IngestResult(outcome="ignored", ticket=found.ticket.reference, detail="bounce noted")
+    return IngestResult(
+        outcome="ignored", ticket=found.ticket.reference, detail="bounce noted", ticket_id=found.ticket_id
+    )
 
 
 def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime, how: str) -> IngestResult:
@@ -282,7 +303,9 @@ def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime
     )
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
     _index(ticket.workspace_id, parsed, ticket, now)
-    return IngestResult(outcome="threaded", ticket=ticket.reference, detail=f"{how}; unknown sender as note")
+    return IngestResult(
+        outcome="threaded", ticket=ticket.reference, detail=f"{how}; unknown sender as note", ticket_id=ticket.id
+    )
 
 
 def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Contact | IngestResult:
@@ -370,10 +393,15 @@ def _register(
 
 def _acknowledge(ticket: Ticket, now: dt.datetime) -> None:
     """Tell the sender the number and the first-response due time (an automatic reply)."""
-    first = next((c for c in ans_of(ticket, now=now).clocks if c.kind == "first_response"), None)
+    due = (
+        Clock.objects.filter(ticket_id=ticket.id, kind=TargetKind.FIRST_RESPONSE)
+        .order_by("id")
+        .values_list("due_at", flat=True)
+        .first()
+    )
     queue_ticket_mail(
         ticket=ticket,
-        body=acknowledgement_text(ticket, due=first.due_at if first else None),
+        body=acknowledgement_text(ticket, due=due),
         now=now,
         automatic="auto-replied",
     )

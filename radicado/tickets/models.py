@@ -267,6 +267,8 @@ class EventKind(models.TextChoices):
     SLA_WARNING = "sla_warning", _("ANS warning")
     SLA_BREACHED = "sla_breached", _("ANS breached")
     SLA_ESCALATED = "sla_escalated", _("Escalation level reached")
+    SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
+    SURVEY_ANSWERED = "survey_answered", _("Satisfaction survey answered")
 
 
 PUBLIC_EVENT_KINDS = frozenset({EventKind.CREATED, EventKind.REPLIED, EventKind.TRANSITIONED})
@@ -301,3 +303,18 @@ class TicketEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("TicketEvent is append-only")
+
+
+class Survey(models.Model):
+    """The satisfaction survey of a resolved ticket (I8, T8): answered once, by link or in the portal.
+
+    The link carries a random token; only its SHA-256 is stored.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="survey")
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
