@@ -33,6 +33,7 @@ from radicado.tickets.queries import (
     workspace_choices,
 )
 from radicado.tickets.sla import ans_of
+from radicado.tickets.terms import TermsError, accept_terms
 from radicado.web.helpers import client_address, now
 from radicado.workspaces import actions as ws_actions
 from radicado.workspaces.access import Actor, membership_for
@@ -173,6 +174,7 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
         "requester_id": t.requester_id,
         "requester_name": t.requester.name,
         "assignee_id": t.assignee_id,
+        "terms_pending": t.terms_pending.version if t.terms_pending else None,
         "team": t.team.code if t.team else None,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
@@ -379,6 +381,18 @@ def transition(request: HttpRequest, number: int, payload: s.TransitionIn) -> An
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
     actions.transition_ticket(actor=actor, ticket=ticket, to_state=payload.to, now=now())
+    return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
+
+
+@tickets.post("/{number}/terms/accept", response={200: s.TicketOut, 400: s.Error})
+def accept_ticket_terms(request: HttpRequest, number: int) -> Any:
+    """The customer accepts the terms of attention posted on the ticket (H2)."""
+    actor = actor_of(request)
+    ticket = access_ticket(actor=actor, number=number)
+    try:
+        accept_terms(actor=actor, ticket=ticket, now=now())
+    except TermsError as exc:
+        return Status(400, {"detail": str(exc)})
     return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
 
 

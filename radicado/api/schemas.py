@@ -70,6 +70,7 @@ class TicketOut(Schema):
     requester_id: int
     requester_name: str
     assignee_id: int | None
+    terms_pending: int | None = Field(None, description="Version of the terms waiting for the customer's acceptance")
     team: str | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -13,6 +13,7 @@ portal = (
         path("solicitudes/<int:number>/responder/", views.reply, name="reply"),
         path("solicitudes/<int:number>/estado/", views.transition, name="transition"),
         path("solicitudes/<int:number>/encuesta/", views.answer_in_portal, name="survey"),
+        path("solicitudes/<int:number>/terminos/", views.accept_terms_view, name="accept_terms"),
     ],
     "portal",
 )

@@ -19,6 +19,7 @@ from radicado.tickets.models import Channel, Survey, Ticket, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
 from radicado.tickets.surveys import SCORES, SurveyError, answer_survey, survey_for_token
+from radicado.tickets.terms import TermsError, accept_terms
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 
 
@@ -193,3 +194,15 @@ def answer_in_portal(request: ActorRequest, number: int) -> HttpResponse:
 
 def _score(value: str | None) -> int:
     return int(value) if value and value.isdigit() else 0
+
+
+@with_actor(staff=False)
+@require_POST
+def accept_terms_view(request: ActorRequest, number: int) -> HttpResponse:
+    """The customer accepts the terms of attention posted on the request (H2)."""
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    try:
+        accept_terms(actor=request.actor, ticket=ticket, now=now())
+    except TermsError as exc:
+        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)

@@ -36,7 +36,7 @@ def tickets_visible_to(actor: Actor) -> QuerySet[Ticket]:
 def _detail_qs(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     # The workspace's small lookup rows are not joined: see queries.LOOKUP_RELATIONS.
     return qs.select_related("customer", "requester", "assignee__user").prefetch_related(
-        "workspace", "type", "priority", "state", "team"
+        "workspace", "type", "priority", "state", "team", "terms_pending"
     )
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed
-from radicado.tickets import automations, mail_out, surveys
+from radicado.tickets import automations, mail_out, surveys, terms
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.models import (
@@ -214,8 +214,16 @@ def create_ticket(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
+    terms.post_terms(ticket=ticket, now=now)
     sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now)
     return ticket
+
+
+def _ensure_terms(ticket: Ticket) -> None:
+    try:
+        terms.ensure_terms_accepted(ticket)
+    except terms.TermsError as exc:
+        raise TicketError(str(exc)) from exc
 
 
 def _ensure_open(ticket: Ticket) -> None:
@@ -273,6 +281,8 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
     """Add a public reply by a customer or an agent; raise TicketClosed on a closed ticket."""
     _same_workspace(actor, ticket)
     _ensure_open(ticket)
+    if not actor.is_customer:
+        _ensure_terms(ticket)
     body = _clean_text(body, field=_("Message"), max_length=BODY_MAX)
     validate_uploads(uploads)
     reply = Reply.objects.create(
@@ -341,6 +351,8 @@ def transition_ticket(*, actor: Actor, ticket: Ticket, to_state: str, now: dt.da
     _ensure_open(ticket)
     for transition in available_transitions(actor=actor, ticket=ticket):
         if transition.to_state.code == to_state:
+            if actor.is_staff and transition.to_state.category != Category.CANCELLED:
+                _ensure_terms(ticket)
             _move(ticket=ticket, actor=actor, state=transition.to_state, now=now)
             return ticket
     raise TransitionNotAllowed(_("That status change is not allowed from the current status."))

@@ -110,6 +110,8 @@ class TicketType(Bilingual):
     code = models.SlugField()
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="ticket_types")
     in_portal = models.BooleanField(default=True)
+    # H2: tickets of this type post the workspace's terms of attention; work waits for acceptance.
+    requires_terms = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -170,6 +172,8 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # When the current state's automatic move is due (null: none pending).
     auto_action_at = models.DateTimeField(null=True, blank=True)
+    # The terms version posted on this ticket and not yet accepted (H2); null when none is pending.
+    terms_pending = models.ForeignKey("TermsVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
@@ -267,6 +271,8 @@ class EventKind(models.TextChoices):
     SLA_WARNING = "sla_warning", _("ANS warning")
     SLA_BREACHED = "sla_breached", _("ANS breached")
     SLA_ESCALATED = "sla_escalated", _("Escalation level reached")
+    TERMS_POSTED = "terms_posted", _("Terms of attention posted")
+    TERMS_ACCEPTED = "terms_accepted", _("Terms of attention accepted")
     SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
     SURVEY_ANSWERED = "survey_answered", _("Satisfaction survey answered")
 
@@ -318,3 +324,35 @@ class Survey(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     comment = models.TextField(blank=True)
+
+
+class TermsVersion(models.Model):
+    """A version of a workspace's terms of attention (H2); the newest is the one posted."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="terms_versions")
+    version = models.PositiveIntegerField()
+    text_es = models.TextField()
+    text_en = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["workspace", "version"], name="terms_unique_version"),
+        ]
+
+    @property
+    def text(self) -> str:
+        lang = get_language() or "es"
+        return self.text_en if lang.startswith("en") and self.text_en else self.text_es
+
+
+class TermsAcceptance(models.Model):
+    """Who accepted which terms on which ticket, and when."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="terms_acceptances")
+    terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    name = models.CharField(max_length=200)
+    accepted_at = models.DateTimeField()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from radicado.sla.setup import install_sla_setup, validate_sla
+from radicado.tickets.terms import publish_terms
 from radicado.tickets.workflows import install_ticket_setup
 from radicado.workspaces.models import Workspace
 
@@ -75,5 +76,12 @@ def install_profile(*, workspace: Workspace, profile: dict[str, Any], now: dt.da
     validate_sla(profile.get("sla", {}))
     _check_codes(profile)
     install_ticket_setup(workspace=workspace, spec=profile, now=now)
+    if "terms" in profile:
+        publish_terms(
+            workspace=workspace,
+            text_es=profile["terms"]["text_es"],
+            text_en=profile["terms"].get("text_en", ""),
+            now=now,
+        )
     if "sla" in profile:
         install_sla_setup(workspace=workspace, spec=profile["sla"], now=now)

@@ -54,6 +54,7 @@ QUEUE_FIELDS = (
     "priority_id",
     "state_id",
     "team_id",
+    "terms_pending_id",
     "customer__name",
     "requester__name",
     "assignee__user__name",
@@ -62,7 +63,7 @@ QUEUE_FIELDS = (
 # being joined: PostgreSQL spends ~30 ms planning a ten-table join on every request
 # (for ~1 ms of execution), and a five-table join plans in ~1 ms. The query count
 # stays fixed whatever the page size (benchmarks/web/README.md).
-LOOKUP_RELATIONS = ("workspace", "type", "priority", "state", "team")
+LOOKUP_RELATIONS = ("workspace", "type", "priority", "state", "team", "terms_pending")
 
 
 def filter_tickets(qs: QuerySet[Ticket], f: QueueFilter) -> QuerySet[Ticket]:

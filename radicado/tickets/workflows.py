@@ -111,6 +111,7 @@ def install_ticket_setup(*, workspace: Workspace, spec: dict[str, Any], now: dt.
             name_en=t.get("name_en", ""),
             workflow=workflows[t["workflow"]],
             in_portal=t.get("in_portal", True),
+            requires_terms=t.get("requires_terms", False),
             order=order,
         )
     audit(

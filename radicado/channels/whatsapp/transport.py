@@ -37,6 +37,7 @@ __all__ = [
     "WhatsAppTransport",
     "http_post",
     "is_e164",
+    "number_variants",
     "send_mode",
     "status_advances",
 ]
@@ -56,6 +57,27 @@ _RANK: dict[str, int] = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}
 def is_e164(number: str) -> bool:
     """True if ``number`` is E.164 with the plus sign (``+573001234567``)."""
     return bool(E164.match(number))
+
+
+def number_variants(number: str) -> set[str]:
+    """``number`` (E.164) and the other spellings WhatsApp uses for the same phone.
+
+    WhatsApp ids keep the old mobile prefixes of Mexico (``+52 1`` + 10 digits, dropped from
+    E.164 in 2019) and Argentina (``+54 9`` + 10 digits), so an inbound ``from`` may not equal
+    the number stored for the contact. Match contacts against every variant. Other countries:
+    the number alone.
+    """
+    variants = {number}
+    digits = number.removeprefix("+")
+    for country, mobile in (("52", "1"), ("54", "9")):
+        if not digits.startswith(country):
+            continue
+        national = digits[len(country) :]
+        if len(national) == 10:
+            variants.add(f"+{country}{mobile}{national}")
+        elif len(national) == 11 and national.startswith(mobile):
+            variants.add(f"+{country}{national[1:]}")
+    return variants
 
 
 def status_advances(current: str | None, new: str) -> bool:

@@ -205,7 +205,7 @@ def _meta_status(status: dict[str, Any], where: str) -> StatusUpdate | None:
     if errors:
         first = _object(errors[0], f"{where}.errors[0]")
         code = first.get("code")
-        error_code = str(code) if code is not None else None
+        error_code = str(code) if isinstance(code, int | str) and not isinstance(code, bool) and code != "" else None
         title = _optional_text(first, "title") or _optional_text(first, "message")
         error_data = first.get("error_data")
         details = _optional_text(error_data, "details") if isinstance(error_data, dict) else None

@@ -6,9 +6,9 @@ import re
 from email.parser import BytesParser
 from email.policy import default as default_policy
 
-from conftest import NOW, Cast
 from django.test import Client
 
+from conftest import NOW, Cast
 from radicado.channels.actions import create_mailbox
 from radicado.channels.models import OutboundMail
 from radicado.tickets import actions
@@ -37,7 +37,9 @@ def test_resolving_sends_one_survey_link_that_works_without_login(cast: Cast) ->
     survey.refresh_from_db()
     assert survey.score == 4
     assert list(TicketEvent.objects.filter(kind__startswith="survey").values_list("kind", flat=True)) == [
-        "survey_sent", "survey_answered"]
+        "survey_sent",
+        "survey_answered",
+    ]
 
 
 def test_reopening_and_resolving_again_does_not_send_a_second_survey(cast: Cast) -> None:

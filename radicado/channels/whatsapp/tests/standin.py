@@ -158,7 +158,9 @@ class ProviderStandIn:
         self._server = ThreadingHTTPServer((LOCALHOST, 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="whatsapp-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="whatsapp-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -217,7 +219,9 @@ class ProviderStandIn:
             last = self._last_inbound.get(number)
         return last is not None and self.clock() - last < WINDOW
 
-    def fail_next(self, count: int = 1, *, status: int = 500, provider: str | None = None, code: int | None = None) -> None:
+    def fail_next(
+        self, count: int = 1, *, status: int = 500, provider: str | None = None, code: int | None = None
+    ) -> None:
         """Answer the next ``count`` requests (of ``provider``, or any) with ``status`` and that
         provider's error body: 500 → Meta 131000 / Twilio 20500, 429 → Meta 130429 / Twilio
         20429, 400 → Meta 100 / Twilio 21610 (unsubscribed recipient), unless ``code`` is given."""
@@ -322,27 +326,49 @@ class ProviderStandIn:
         if method != "POST":
             raise refuse(400, 100, "Unsupported request method.", f"{method} instead of POST")
         if headers.get("authorization") != f"Bearer {self.meta_access_token}":
-            raise refuse(401, 190, "Invalid OAuth access token - Cannot parse access token", "Authorization is not 'Bearer <access token>'")
+            raise refuse(
+                401,
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+                "Authorization is not 'Bearer <access token>'",
+            )
         failure = self._take_failure("meta")
         if failure is not None:
             code = failure.code or {500: 131000, 429: 130429}.get(failure.status, 100)
-            raise refuse(failure.status, code, f"(#{code}) injected failure", f"stand-in told to fail with HTTP {failure.status}")
+            raise refuse(
+                failure.status, code, f"(#{code}) injected failure", f"stand-in told to fail with HTTP {failure.status}"
+            )
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise refuse(400, 100, "(#100) Invalid parameter", f"Content-Type is {content_type!r}, not application/json")
+            raise refuse(
+                400, 100, "(#100) Invalid parameter", f"Content-Type is {content_type!r}, not application/json"
+            )
         data = _try_json(body)
         if not isinstance(data, dict):
             raise refuse(400, 100, "(#100) Invalid parameter", "body is not a JSON object")
-        allowed = {"messaging_product", "recipient_type", "to", "type", "text", "template", "context", "biz_opaque_callback_data"}
+        allowed = {
+            "messaging_product",
+            "recipient_type",
+            "to",
+            "type",
+            "text",
+            "template",
+            "context",
+            "biz_opaque_callback_data",
+        }
         if unknown := sorted(set(data) - allowed):
             raise refuse(400, 100, "(#100) Invalid parameter", f"unexpected parameters {unknown}")
         if data.get("messaging_product") != "whatsapp":
-            raise refuse(400, 100, "(#100) The parameter messaging_product is required.", "messaging_product must be 'whatsapp'")
+            raise refuse(
+                400, 100, "(#100) The parameter messaging_product is required.", "messaging_product must be 'whatsapp'"
+            )
         if data.get("recipient_type") != "individual":
             raise refuse(400, 100, "(#100) Invalid parameter", "recipient_type must be 'individual'")
         to = data.get("to")
         if not isinstance(to, str) or not META_TO.match(to):
-            raise refuse(400, 100, "(#100) Invalid parameter", f"to must be the number in digits without '+', got {to!r}")
+            raise refuse(
+                400, 100, "(#100) Invalid parameter", f"to must be the number in digits without '+', got {to!r}"
+            )
         kind = data.get("type")
         if kind == "text":
             if "template" in data:
@@ -376,20 +402,39 @@ class ProviderStandIn:
 
     def _meta_template(self, template: Any, refuse: Callable[..., _Refused]) -> None:
         if not isinstance(template, dict) or set(template) - {"name", "language", "components"}:
-            raise refuse(400, 100, "(#100) Invalid parameter", f"template must be {{name, language, components}}, got {template!r}")
+            raise refuse(
+                400,
+                100,
+                "(#100) Invalid parameter",
+                f"template must be {{name, language, components}}, got {template!r}",
+            )
         name, language = template.get("name"), template.get("language")
         code = language.get("code") if isinstance(language, dict) else None
-        if not isinstance(name, str) or not isinstance(code, str) or set(language) - {"code", "policy"}:
+        if (
+            not isinstance(name, str)
+            or not isinstance(language, dict)
+            or not isinstance(code, str)
+            or set(language) - {"code", "policy"}
+        ):
             raise refuse(400, 100, "(#100) Invalid parameter", "template needs a name and language: {code}")
         expected = self.meta_templates.get((name, code))
         if expected is None:
-            raise refuse(404, 132001, "(#132001) Template name does not exist in the translation", f"template name ({name}) does not exist in {code}")
+            raise refuse(
+                404,
+                132001,
+                "(#132001) Template name does not exist in the translation",
+                f"template name ({name}) does not exist in {code}",
+            )
         parameters: list[Any] = []
         components = template.get("components", [])
         if not isinstance(components, list):
             raise refuse(400, 100, "(#100) Invalid parameter", "template.components must be an array")
         for component in components:
-            if not isinstance(component, dict) or component.get("type") != "body" or set(component) - {"type", "parameters"}:
+            if (
+                not isinstance(component, dict)
+                or component.get("type") != "body"
+                or set(component) - {"type", "parameters"}
+            ):
                 raise refuse(400, 100, "(#100) Invalid parameter", f"only body components expected, got {component!r}")
             component_parameters = component.get("parameters")
             if not isinstance(component_parameters, list):
@@ -403,7 +448,12 @@ class ProviderStandIn:
                 or not isinstance(parameter["text"], str)
                 or not parameter["text"].strip()
             ):
-                raise refuse(400, 131008, "(#131008) Required parameter is missing", f"body parameter must be {{type: text, text}}, got {parameter!r}")
+                raise refuse(
+                    400,
+                    131008,
+                    "(#131008) Required parameter is missing",
+                    f"body parameter must be {{type: text, text}}, got {parameter!r}",
+                )
         if len(parameters) != expected:
             raise refuse(
                 400,
@@ -424,7 +474,9 @@ class ProviderStandIn:
             }
             return _Refused(status, answer, f"Twilio {code}: {message}")
 
-        expected_auth = "Basic " + base64.b64encode(f"{self.twilio_account_sid}:{self.twilio_auth_token}".encode()).decode()
+        expected_auth = (
+            "Basic " + base64.b64encode(f"{self.twilio_account_sid}:{self.twilio_auth_token}".encode()).decode()
+        )
         if headers.get("authorization") != expected_auth:
             raise refuse(401, 20003, "Authenticate")
         expected_path = f"/2010-04-01/Accounts/{self.twilio_account_sid}/Messages.json"
@@ -438,7 +490,9 @@ class ProviderStandIn:
             raise refuse(failure.status, code, f"injected failure (HTTP {failure.status})")
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            raise refuse(400, 21604, f"A 'To' phone number is required (Content-Type {content_type!r} is not form-encoded)")
+            raise refuse(
+                400, 21604, f"A 'To' phone number is required (Content-Type {content_type!r} is not form-encoded)"
+            )
         try:
             pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -486,7 +540,11 @@ class ProviderStandIn:
             if len(text) > 1600:
                 raise refuse(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
             if not self.window_open(to.removeprefix("whatsapp:")):
-                raise refuse(400, 63016, "Failed to send freeform message because you are outside the allowed window. Please use a Template.")
+                raise refuse(
+                    400,
+                    63016,
+                    "Failed to send freeform message because you are outside the allowed window. Please use a Template.",
+                )
         sid = f"SM{uuid.uuid4().hex}"
         now = format_datetime(self.clock(), usegmt=True).replace("GMT", "+0000")
         uri = f"/2010-04-01/Accounts/{self.twilio_account_sid}/Messages/{sid}"
@@ -537,7 +595,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -591,7 +649,9 @@ def meta_signature(body: bytes, app_secret: str = META_APP_SECRET) -> str:
 def meta_delivery(payload: dict[str, Any], app_secret: str = META_APP_SECRET) -> SignedDelivery:
     """A Meta webhook POST of ``payload`` (serialised as Meta does: compact, non-ASCII escaped)."""
     body = json.dumps(payload, separators=(",", ":")).encode()
-    return SignedDelivery(body, {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body, app_secret)})
+    return SignedDelivery(
+        body, {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body, app_secret)}
+    )
 
 
 def _meta_envelope(value: dict[str, Any]) -> dict[str, Any]:
@@ -600,7 +660,10 @@ def _meta_envelope(value: dict[str, Any]) -> dict[str, Any]:
         "metadata": {"display_phone_number": META_DISPLAY_NUMBER, "phone_number_id": META_PHONE_NUMBER_ID},
         **value,
     }
-    return {"object": "whatsapp_business_account", "entry": [{"id": META_WABA_ID, "changes": [{"value": value, "field": "messages"}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": META_WABA_ID, "changes": [{"value": value, "field": "messages"}]}],
+    }
 
 
 def meta_status_payload(
@@ -663,7 +726,11 @@ def meta_text(body: str) -> dict[str, Any]:
 
 
 def meta_image(media_id: str, *, caption: str | None = None, mime_type: str = "image/jpeg") -> dict[str, Any]:
-    image: dict[str, Any] = {"mime_type": mime_type, "sha256": hashlib.sha256(media_id.encode()).hexdigest(), "id": media_id}
+    image: dict[str, Any] = {
+        "mime_type": mime_type,
+        "sha256": hashlib.sha256(media_id.encode()).hexdigest(),
+        "id": media_id,
+    }
     if caption is not None:
         image["caption"] = caption
     return {"type": "image", "image": image}
