@@ -131,3 +131,74 @@ class AutoReply(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["workspace", "address", "sent_at"], name="autoreply_recent"),
         ]
+
+
+class WhatsAppProvider(models.TextChoices):
+    META = "meta", "Meta Cloud API"
+    TWILIO = "twilio", "Twilio"
+
+
+class WhatsAppAccount(models.Model):
+    """A workspace's WhatsApp line (T7, T13, C3) and its provider credentials."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="whatsapp")
+    provider = models.CharField(max_length=10, choices=WhatsAppProvider.choices)
+    number = models.CharField(max_length=20)  # E.164 of the line
+    api_base_url = models.URLField(blank=True)  # blank: the provider's public API
+    # Meta Cloud API
+    phone_number_id = models.CharField(max_length=64, blank=True)
+    access_token = models.CharField(max_length=500, blank=True)
+    app_secret = models.CharField(max_length=200, blank=True)
+    verify_token = models.CharField(max_length=200, blank=True)
+    # Twilio
+    account_sid = models.CharField(max_length=64, blank=True)
+    auth_token = models.CharField(max_length=200, blank=True)
+    webhook_url = models.URLField(blank=True)  # the public URL Twilio signs
+    # The approved template used outside the 24-hour window: {{1}} reference, {{2}} subject.
+    followup_template = models.CharField(max_length=100, blank=True)
+    followup_template_language = models.CharField(max_length=10, default="es")
+
+
+class WhatsAppMessage(models.Model):
+    """One WhatsApp message in or out; outgoing ones are the outbox (attempts, backoff, status)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    inbound = models.BooleanField()
+    number = models.CharField(max_length=20)  # the customer's E.164
+    text = models.TextField(blank=True)
+    template = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(default=list, blank=True)
+    within_window = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, default="pending")  # pending, sent, delivered, read, failed, received
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["workspace", "provider_message_id"],
+                condition=~models.Q(provider_message_id=""),
+                name="whatsapp_unique_provider_id",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="whatsapp_due"),
+            models.Index(fields=["workspace", "number", "inbound", "created_at"], name="whatsapp_window"),
+        ]
+
+
+class WebhookDelivery(models.Model):
+    """Every webhook request as received, stored before it is processed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, null=True, related_name="+")
+    provider = models.CharField(max_length=10)
+    body = models.BinaryField()
+    received_at = models.DateTimeField()
+    signature_ok = models.BooleanField()
+    outcome = models.CharField(max_length=20, blank=True)
+    detail = models.TextField(blank=True)

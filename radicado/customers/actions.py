@@ -46,6 +46,19 @@ def set_standing(*, customer: Customer, standing: Standing, actor: User | None, 
     )
 
 
+def normalize_phone(phone: str, *, default_country: str = "57") -> str:
+    """E.164 from what people type: "+57 300 000 0001", "300-000-0001" (Colombian default); "" if unusable."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if not digits:
+        return ""
+    if phone.strip().startswith("+") or phone.strip().startswith("00"):
+        digits = digits[2:] if phone.strip().startswith("00") else digits
+        return f"+{digits}" if 8 <= len(digits) <= 15 else ""
+    if len(digits) == 10:
+        return f"+{default_country}{digits}"
+    return f"+{digits}" if 8 <= len(digits) <= 15 else ""
+
+
 @transaction.atomic
 def create_contact(
     *,
@@ -70,7 +83,13 @@ def create_contact(
             actor=actor,
         )
     contact = Contact.objects.create(
-        workspace=customer.workspace, customer=customer, user=user, name=name, email=email.strip().lower(), phone=phone
+        phone_e164=normalize_phone(phone),
+        workspace=customer.workspace,
+        customer=customer,
+        user=user,
+        name=name,
+        email=email.strip().lower(),
+        phone=phone,
     )
     audit(workspace=customer.workspace, actor=actor, action="contact.created", target=contact.email, now=now)
     return contact

@@ -50,6 +50,8 @@ class Contact(models.Model):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # The phone as E.164 ("+573000000001"), for matching WhatsApp senders; set by actions.
+    phone_e164 = models.CharField(max_length=20, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

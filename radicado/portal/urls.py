@@ -3,6 +3,7 @@ from django.views.i18n import set_language
 
 from radicado.portal import views
 from radicado.web import views as web
+from radicado.web import webhooks
 
 portal = (
     [
@@ -24,6 +25,8 @@ urlpatterns = [
     path("salir/", web.logout_view, name="logout"),
     path("idioma/", set_language, name="set_language"),
     path("encuesta/<str:token>/", views.survey, name="survey"),
+    path("webhooks/whatsapp/<slug:ws>/meta/", webhooks.meta_webhook, name="whatsapp_meta"),
+    path("webhooks/whatsapp/<slug:ws>/twilio/", webhooks.twilio_webhook, name="whatsapp_twilio"),
     path("w/<slug:ws>/adjuntos/<int:attachment_id>/", web.download_attachment, name="attachment"),
     path("w/<slug:ws>/", include(portal)),
 ]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed
-from radicado.tickets import automations, mail_out, surveys, terms
+from radicado.tickets import automations, mail_out, surveys, terms, whatsapp_out
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.models import (
@@ -312,6 +312,7 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
     if not actor.is_customer:
         sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
         mail_out.queue_ticket_mail(ticket=ticket, body=body, now=now)
+        whatsapp_out.queue_followup(ticket=ticket, body=body, now=now)
     _auto_move(ticket=ticket, actor=actor, now=now)
     return reply
 

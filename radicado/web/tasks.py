@@ -28,6 +28,12 @@ def outbound_mail_sweep() -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
+def whatsapp_sweep() -> int:
+    """Send WhatsApp messages whose immediate send was lost, and retries that are due."""
+    return channel_jobs.send_pending_whatsapp()
+
+
+@db_periodic_task(crontab(minute="*"))
 def workflow_automations() -> int:
     """Automatic moves that are due (auto-close after silence, T5 / I8)."""
     return automations.run_due(now=timezone.now())
