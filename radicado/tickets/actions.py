@@ -20,8 +20,8 @@ from radicado.sla.rules import PriorityNotAllowed
 from radicado.tickets import automations, mail_out, surveys, terms, whatsapp_out
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
+from radicado.tickets.events import record_event
 from radicado.tickets.models import (
-    PUBLIC_EVENT_KINDS,
     TERMINAL_CATEGORIES,
     Category,
     Channel,
@@ -100,19 +100,17 @@ def _record(
     note: Note | None = None,
     data: dict[str, object] | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    return record_event(
         workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        actor=actor.user if actor else None,
-        actor_name=actor.display_name if actor else "Radicado",
+        ticket_id=ticket.id,
+        actor=actor,
         kind=kind,
+        now=now,
         from_value=from_value,
         to_value=to_value,
-        is_public=kind in PUBLIC_EVENT_KINDS,
         reply=reply,
         note=note,
-        data=data or {},
-        created_at=now,
+        data=data,
     )
 
 

@@ -277,7 +277,9 @@ class EventKind(models.TextChoices):
     SURVEY_ANSWERED = "survey_answered", _("Satisfaction survey answered")
 
 
-PUBLIC_EVENT_KINDS = frozenset({EventKind.CREATED, EventKind.REPLIED, EventKind.TRANSITIONED})
+PUBLIC_EVENT_KINDS = frozenset(
+    {EventKind.CREATED, EventKind.REPLIED, EventKind.TRANSITIONED, EventKind.TERMS_POSTED, EventKind.TERMS_ACCEPTED}
+)
 
 
 class TicketEvent(models.Model):

@@ -13,7 +13,8 @@ from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
 from radicado.sla.queries import ClockView, clock_views
 from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix, tier_for
-from radicado.tickets.models import EventKind, Priority, Ticket, TicketEvent
+from radicado.tickets.events import record_event
+from radicado.tickets.models import EventKind, Priority, Ticket
 
 FIRING_KIND = {
     "warning": EventKind.SLA_WARNING,
@@ -50,17 +51,14 @@ def record_firings(firings: list[clocks.Firing]) -> None:
     """Write a timeline event and a notification request for each firing (same transaction)."""
     for f in firings:
         kind = FIRING_KIND[f.event]
-        TicketEvent.objects.create(
+        record_event(
             workspace_id=f.workspace_id,
             ticket_id=f.ticket_id,
             actor=None,
-            actor_name="Radicado",
             kind=kind,
-            from_value="",
             to_value=f.level or f.kind,
-            is_public=False,
             data={"target": f.kind, "scheduled_at": f.scheduled_at.isoformat(), "notify": list(f.notify)},
-            created_at=f.fired_at,
+            now=f.fired_at,
         )
         request_notification(
             workspace_id=f.workspace_id,

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from radicado.tickets.events import record_event
 from radicado.tickets.mail_out import queue_ticket_mail
-from radicado.tickets.models import EventKind, Survey, Ticket, TicketEvent
+from radicado.tickets.models import EventKind, Survey, Ticket
 
 SCORES = range(1, 6)
 
@@ -34,15 +35,7 @@ def start_survey(*, ticket: Ticket, now: dt.datetime) -> str | None:
         return None
     token = secrets.token_urlsafe(24)
     Survey.objects.create(workspace_id=ticket.workspace_id, ticket=ticket, token_hash=_hash(token), sent_at=now)
-    TicketEvent.objects.create(
-        workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        actor=None,
-        actor_name="Radicado",
-        kind=EventKind.SURVEY_SENT,
-        is_public=False,
-        created_at=now,
-    )
+    record_event(workspace_id=ticket.workspace_id, ticket_id=ticket.id, actor=None, kind=EventKind.SURVEY_SENT, now=now)
     body = _(
         "Your request %(ref)s was resolved. How did we do? Answer in one minute, no sign-in needed:\n\n%(url)s"
     ) % {"ref": ticket.reference, "url": survey_url(token)}
@@ -66,16 +59,14 @@ def answer_survey(*, survey: Survey, score: int, comment: str, now: dt.datetime)
     )
     if taken != 1:
         raise SurveyError(_("This survey was already answered. Thank you!"))
-    TicketEvent.objects.create(
+    record_event(
         workspace_id=survey.workspace_id,
         ticket_id=survey.ticket_id,
         actor=None,
-        actor_name="Radicado",
         kind=EventKind.SURVEY_ANSWERED,
         to_value=str(score),
-        is_public=False,
         data={"comment": comment},
-        created_at=now,
+        now=now,
     )
     survey.refresh_from_db()
     return survey

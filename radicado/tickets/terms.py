@@ -9,7 +9,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from radicado.tickets.models import EventKind, TermsAcceptance, TermsVersion, Ticket, TicketEvent
+from radicado.tickets.events import record_event
+from radicado.tickets.models import EventKind, TermsAcceptance, TermsVersion, Ticket
 from radicado.workspaces.access import Actor
 from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User, Workspace
@@ -45,15 +46,13 @@ def post_terms(*, ticket: Ticket, now: dt.datetime) -> None:
         return
     ticket.terms_pending = terms
     Ticket.objects.filter(id=ticket.id).update(terms_pending=terms)
-    TicketEvent.objects.create(
+    record_event(
         workspace_id=ticket.workspace_id,
-        ticket=ticket,
+        ticket_id=ticket.id,
         actor=None,
-        actor_name="Radicado",
         kind=EventKind.TERMS_POSTED,
         to_value=str(terms.version),
-        is_public=True,
-        created_at=now,
+        now=now,
     )
 
 
@@ -83,14 +82,12 @@ def accept_terms(*, actor: Actor, ticket: Ticket, now: dt.datetime) -> TermsAcce
     )
     Ticket.objects.filter(id=ticket.id).update(terms_pending=None)
     ticket.terms_pending = None
-    TicketEvent.objects.create(
+    record_event(
         workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        actor=actor.user,
-        actor_name=actor.display_name,
+        ticket_id=ticket.id,
+        actor=actor,
         kind=EventKind.TERMS_ACCEPTED,
         to_value=str(terms.version),
-        is_public=True,
-        created_at=now,
+        now=now,
     )
     return acceptance

@@ -27,9 +27,14 @@ def _account(ws: str, provider: str) -> WhatsAppAccount:
 
 
 def _store(account: WhatsAppAccount, request: HttpRequest, signature_ok: bool) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(workspace_id=account.workspace_id, provider=account.provider,
-                                          body=request.body, received_at=now(), signature_ok=signature_ok,
-                                          outcome="" if signature_ok else "rejected")
+    return WebhookDelivery.objects.create(
+        workspace_id=account.workspace_id,
+        provider=account.provider,
+        body=request.body,
+        received_at=now(),
+        signature_ok=signature_ok,
+        outcome="" if signature_ok else "rejected",
+    )
 
 
 def _done(delivery: WebhookDelivery, outcome: str, detail: str = "") -> HttpResponse:
