@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("filas/", views.rows, name="rows"),
     path("nuevo/", views.phone_intake, name="new"),
+    path("correo/", views.mail_review, name="mail_review"),
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),

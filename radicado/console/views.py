@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,6 +15,7 @@ from radicado.customers.access import (
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
+from radicado.tickets.mail_in import raw_messages_for_review, reprocess_raw
 from radicado.tickets.models import Category, Channel
 from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
@@ -209,3 +210,18 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
         {"choices": choices, "contacts": contacts, "values": values, "error": error, "matrix": matrix},
         status=400 if error else 200,
     )
+
+
+@with_actor(staff=True)
+@require_http_methods(["GET", "POST"])
+def mail_review(request: ActorRequest) -> HttpResponse:
+    """Admins see inbound mail that did not become work (quarantined, held, rejected) and retry it."""
+    actor = request.actor
+    if not actor.is_admin and actor.role != "supervisor":
+        raise Http404
+    message = ""
+    if request.method == "POST":
+        result = reprocess_raw(workspace_id=actor.workspace.id, raw_id=_int(request.POST.get("raw")) or 0, now=now())
+        message = f"{result.outcome} {result.ticket or ''}".strip()
+    rows = raw_messages_for_review(workspace_id=actor.workspace.id)
+    return render(request, "console/mail_review.html", {"rows": rows, "message": message})

@@ -249,3 +249,20 @@ def test_an_agent_reply_is_mailed_threaded_to_the_requester(mailbox: Mailbox, ca
     assert "<c1@mail.example.com>" in answer["References"] and ack["Message-ID"] in answer["References"]
     assert answer["Message-ID"].startswith(f"<radicado.{ticket.reference}.")
     assert "Ya quedó" in answer.get_content()
+
+
+def test_admins_review_quarantined_mail_and_agents_cannot(mailbox: Mailbox, cast: Cast) -> None:
+    held = Mailbox.objects.filter(id=mailbox.id).update(unknown_senders=UnknownSenderPolicy.HOLD)
+    assert held == 1
+    mailbox.refresh_from_db()
+    result = ingest_email(mailbox=mailbox, raw=mail(sender="nuevo@otra.example.net"), source="imap", now=NOW)
+    assert result.outcome == "held"
+    assert cast.client("bob").get("/w/andes/console/correo/").status_code == 404
+    alice = cast.client("alice")
+    page = alice.get("/w/andes/console/correo/").content.decode()
+    assert "nuevo@otra.example.net" in page
+    # the admin changes the policy and processes the message again
+    Mailbox.objects.filter(id=mailbox.id).update(unknown_senders=UnknownSenderPolicy.CREATE)
+    alice.post("/w/andes/console/correo/", {"raw": str(result.raw_id)})
+    assert RawMessage.objects.get(id=result.raw_id).outcome == "created"
+    assert cast.client("frank").post("/w/andes/console/correo/", {"raw": str(result.raw_id)}).status_code == 404
