@@ -252,8 +252,8 @@ PATHS = {
     "en_curso": [("nuevo", "en_curso", "agent")],
     "reopened": [("nuevo", "en_curso", "agent"), ("en_curso", "resuelto", "agent"), ("resuelto", "en_curso", "agent")],
     "resuelto": [("nuevo", "en_curso", "agent"), ("en_curso", "resuelto", "agent")],
-    # Closed: resolved by the agent, then closed by the system after the waiting period.
-    "cerrado": [("nuevo", "en_curso", "agent"), ("en_curso", "resuelto", "agent"), ("resuelto", "cerrado", "system")],
+    # Closed: resolved by the agent, then closed by the requester (portal) or a supervisor.
+    "cerrado": [("nuevo", "en_curso", "agent"), ("en_curso", "resuelto", "agent"), ("resuelto", "cerrado", "closer")],
     "cancelado": [("nuevo", "cancelado", "agent")],
 }
 
@@ -294,6 +294,11 @@ def main() -> None:
             agents.append(add_member(workspace=ws, user=user, role=Role.AGENT, level=Level.N1, now=start))
         for m in agents:
             m.user = User.objects.get(id=m.user_id)
+        # A supervisor closes resolved tickets whose requester has no portal account
+        # (the workflow lets the customer or a lead close).
+        lead_user = ensure_user(email="supervisora@example.com", name="Marta Ruiz", password=AGENT_PASSWORD)
+        lead = add_member(workspace=ws, user=lead_user, role=Role.SUPERVISOR, level=Level.N3, now=start)
+        lead.user = lead_user
 
         # Customers and contacts: what create_customer / create_contact write, in bulk.
         customers = Customer.objects.bulk_create(
@@ -379,6 +384,7 @@ def main() -> None:
                         channel_pool,
                         level_pool,
                         args,
+                        lead,
                     )
                 )
             tickets = Ticket.objects.bulk_create([p["ticket"] for p in plans])
@@ -462,6 +468,7 @@ def _plan(
     channel_pool,
     level_pool,
     args,
+    lead,
 ):  # type: ignore[no-untyped-def]
     """One ticket with its messages and its timeline, as the actions would have written them."""
     channel = rng.choice(channel_pool)
@@ -525,10 +532,12 @@ def _plan(
     def move(frm: str, to: str, who: str) -> None:
         nonlocal resolved_at, closed_at
         at = tick()
-        if who == "system":
+        if who == "closer" and requester.user is not None:
             events.append(
-                event(EventKind.TRANSITIONED, at, None, "Radicado", from_value=frm, to_value=to, data={"auto": True})
+                event(EventKind.TRANSITIONED, at, requester.user, requester.name, from_value=frm, to_value=to)
             )
+        elif who == "closer":
+            events.append(event(EventKind.TRANSITIONED, at, lead.user, lead.user.name, from_value=frm, to_value=to))
         else:
             events.append(event(EventKind.TRANSITIONED, at, worker.user, worker.user.name, from_value=frm, to_value=to))
         if states[to].category == "resolved":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Turn a results folder into the Markdown tables of benchmarks/web/README.md.
 
-usage: report.py RESULTS_DIR [--peer PEER_RESULTS_DIR]
+usage: report.py RESULTS_DIR [--peer PEER_RESULTS_DIR ...]
 
 Reads env.json, load_<db>.json, bench_<db>.json and queries_<db>.json, and, when
 given, the django-helpdesk anchor's bench_<db>.json for the side-by-side table.
@@ -60,21 +60,34 @@ def find(bench: Any, scenario: str, conc: int) -> Any:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
-    ap.add_argument("--peer", default=None)
+    ap.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        help="django-helpdesk results folder; repeat it, the first one with a database's file wins",
+    )
     args = ap.parse_args()
     res = Path(args.results)
     env = load(res / "env.json") or {}
     bench = {db: load(res / f"bench_{db}.json") for db in DBS}
     loads = {db: load(res / f"load_{db}.json") for db in DBS}
     queries = {db: load(res / f"queries_{db}.json") for db in DBS}
-    peer = {db: load(Path(args.peer) / f"bench_{db}.json") for db in DBS} if args.peer else {}
+    peer: dict[str, Any] = {}
+    peer_src: dict[str, str] = {}
+    for folder in args.peer:
+        for db in DBS:
+            if db not in peer and (Path(folder) / f"bench_{db}.json").exists():
+                peer[db] = load(Path(folder) / f"bench_{db}.json")
+                peer_src[db] = folder
     dbs = [db for db in DBS if bench[db]]
     out: list[str] = []
 
     if env:
         p = env.get("packages", {})
         out.append(
-            f"Radicado {env.get('commit')}, Django {p.get('Django')}, django-ninja {p.get('django-ninja')}, "
+            f"Radicado {env.get('commit')}"
+            f"{' + ' + str(env['uncommitted_files']) + ' uncommitted files' if env.get('uncommitted_files') else ''}, "
+            f"Django {p.get('Django')}, django-ninja {p.get('django-ninja')}, "
             f"gunicorn {p.get('gunicorn')} ({env.get('workers')} sync workers), psycopg {p.get('psycopg')}, "
             f"Python {env.get('python')}, {env.get('postgres')}, SQLite {env.get('sqlite')}; "
             f"{env.get('cores')} cores ({env.get('cpu')}). {env.get('n')} measured requests per scenario "
@@ -94,11 +107,11 @@ def main() -> None:
             )
     out.append("")
 
-    out.append("Latency (ms) and throughput:\n")
+    out.append("Latency (ms) and throughput; load = the machine's 1-minute load average (max of before/after):\n")
     head, rule = "| Scenario | c |", "|---|---:|"
     for db in dbs:
-        head += f" {db} p50 | p95 | p99 | req/s | n |"
-        rule += "---:|---:|---:|---:|---:|"
+        head += f" {db} p50 | p95 | p99 | req/s | n | load |"
+        rule += "---:|---:|---:|---:|---:|---:|"
     out += [head, rule]
     keys: list[tuple[str, int]] = []
     for db in dbs:
@@ -110,11 +123,12 @@ def main() -> None:
         for db in dbs:
             r = find(bench[db], name, conc)
             if not r:
-                row += " – | – | – | – | – |"
+                row += " – | – | – | – | – | – |"
                 continue
             n = f"{r['measured']}" + (f" ({r['errors']} err)" if r["errors"] else "")
             row += (
                 f" {fmt(r['p50_ms'], 1)} | {fmt(r['p95_ms'], 1)} | {fmt(r['p99_ms'], 1)} | {fmt(r['rps'], 1)} | {n} |"
+                f" {fmt(max(r.get('loadavg_1m') or [None]), 1) if r.get('loadavg_1m') else '–'} |"
             )
         out.append(row)
     out.append("")
@@ -136,8 +150,10 @@ def main() -> None:
 
     if any(peer.values()):
         out.append(
-            "Side by side with django-helpdesk 2.6.1 (its checked-in results, same machine kind, "
-            "same data size and client method), p50 / p95 ms:\n"
+            "Side by side with django-helpdesk 2.6.1 (same machine kind, same data size, same client method), "
+            "p50 / p95 ms. Its numbers come from: "
+            + "; ".join(f"{db}: {'/'.join(Path(src).resolve().parts[-4:])}" for db, src in peer_src.items())
+            + "\n"
         )
         head = "| Radicado scenario | django-helpdesk scenario | c |"
         rule = "|---|---|---:|"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Web benchmark of Radicado at 100,000 tickets, on PostgreSQL 15 and SQLite.
 #
-#   bash benchmarks/web/run.sh                         # both databases, 100k tickets (~6 min)
+#   bash benchmarks/web/run.sh                         # both databases, 100k tickets (~10 min)
 #   DBS=postgres bash benchmarks/web/run.sh            # one database only
 #   TICKETS=2000 N=10 WARMUP=2 bash benchmarks/web/run.sh   # smoke run (about a minute)
 #
@@ -13,6 +13,11 @@
 # queries per request in-process (count_queries.py), and stops PostgreSQL. Then
 # report.py writes $WORK/results/results.md. gunicorn and PostgreSQL are stopped
 # on exit, also on failure or Ctrl-C.
+#
+# It measures a snapshot of the work tree (tracked and untracked files, copied to
+# $WORK/src when it starts; SNAPSHOT=0 runs in place), so that edits made while it
+# runs cannot change what is measured half-way. The commit and whether the tree had
+# uncommitted changes go into results/env.json.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,16 +47,28 @@ if [ -n "$(ls -A "$WORK" 2>/dev/null)" ] && [ ! -f "$WORK/.radicado-webbench" ];
   exit 1
 fi
 touch "$WORK/.radicado-webbench"
-rm -rf "$WORK/pg" "$WORK/pgsock" "$WORK/data" "$WORK/results" "$WORK/logs"
+rm -rf "$WORK/pg" "$WORK/pgsock" "$WORK/data" "$WORK/results" "$WORK/logs" "$WORK/src"
 RES=$WORK/results
 LOGS=$WORK/logs
 mkdir -p "$RES" "$LOGS" "$WORK/data"
 chmod 755 "$WORK"
 
-# --- the project's environment (uv, frozen lock) ---------------------------------
+# --- the project's environment (uv, frozen lock) and the code to measure ----------
 cd "$ROOT"
-VENV=$(uv run --frozen python -c 'import sys; print(sys.prefix)')
+VENV=${VENV:-$(uv run --frozen python -c 'import sys; print(sys.prefix)')}   # or an existing venv
 PY=$VENV/bin/python   # the same interpreter, called directly so that PIDs are gunicorn's own
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$( (git status --porcelain --untracked-files=no 2> /dev/null || true) | wc -l)
+SRC=$ROOT
+if [ "${SNAPSHOT:-1}" = 1 ] && git rev-parse --git-dir > /dev/null 2>&1; then
+  SRC=$WORK/src
+  mkdir -p "$SRC"
+  git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf - 2> /dev/null | tar -xf - -C "$SRC"
+fi
+cd "$SRC"
+HERE=$SRC/benchmarks/web
+export PYTHONPATH=$SRC
 export PYTHONDONTWRITEBYTECODE=1
 export DJANGO_SETTINGS_MODULE=config.settings
 export RADICADO_DATA_DIR=$WORK/data
@@ -108,10 +125,9 @@ from importlib.metadata import version
 pkgs = ["Django", "django-ninja", "gunicorn", "psycopg", "httpx"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 pg = subprocess.run(["$PGBIN/postgres", "--version"], capture_output=True, text=True).stdout.strip()
-commit = subprocess.run(["git", "-C", "$ROOT", "rev-parse", "--short", "HEAD"], capture_output=True,
-                        text=True).stdout.strip()
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
-                  "cpu": cpu, "cores": os.cpu_count(), "commit": commit, "tickets": $TICKETS,
+                  "cpu": cpu, "cores": os.cpu_count(), "commit": "$COMMIT",
+                  "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "tickets": $TICKETS,
                   "n": $N, "warmup": $WARMUP, "workers": $WORKERS,
                   "packages": {p: version(p) for p in pkgs}}))
 PYEOF
