@@ -12,4 +12,5 @@ urlpatterns = [
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),
+    path("t/<int:number>/aprobacion/", views.ask_confirmation, name="ask_confirmation"),
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.customers.access import (
@@ -15,8 +18,9 @@ from radicado.customers.access import (
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
+from radicado.tickets.confirmations import request_confirmation
 from radicado.tickets.mail_in import raw_messages_for_review, reprocess_raw
-from radicado.tickets.models import Category, Channel
+from radicado.tickets.models import Category, Channel, ConfirmationKind
 from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
@@ -88,6 +92,7 @@ def _ticket_context(request: ActorRequest, number: int, error: str = "") -> dict
         "labels": choices.labels(),
         "ans": ans_of(ticket, now=now()),
         "levels": Level.choices,
+        "confirmation_kinds": ConfirmationKind.choices,
         "error": error,
     }
 
@@ -225,3 +230,31 @@ def mail_review(request: ActorRequest) -> HttpResponse:
         message = f"{result.outcome} {result.ticket or ''}".strip()
     rows = raw_messages_for_review(workspace_id=actor.workspace.id)
     return render(request, "console/mail_review.html", {"rows": rows, "message": message})
+
+
+@with_actor(staff=True)
+@require_POST
+def ask_confirmation(request: ActorRequest, number: int) -> HttpResponse:
+    """Ask the customer to approve an estimate, a quote, a survey or an access (H3, H5)."""
+    ticket = access_ticket_for_agent(actor=request.actor, number=number)
+    error = ""
+    try:
+        request_confirmation(
+            actor=request.actor,
+            ticket=ticket,
+            kind=ConfirmationKind(request.POST.get("kind", "estimate")),
+            description=request.POST.get("description", ""),
+            hours=_decimal(request.POST.get("hours")),
+            amount=_decimal(request.POST.get("amount")),
+            now=now(),
+        )
+    except ValueError as exc:  # ConfirmationError, NotPermitted, a bad kind
+        error = str(exc)
+    return _after_edit(request, number, error)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value.replace(",", ".")) if value and value.strip() else None
+    except InvalidOperation:
+        raise ValueError(_("Write the number of hours or the amount with digits only.")) from None

@@ -15,7 +15,8 @@ from radicado.customers.access import access_contact
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
-from radicado.tickets.models import Channel, Survey, Ticket, TicketType
+from radicado.tickets.confirmations import ConfirmationError, answer_confirmation, confirmation_for_token
+from radicado.tickets.models import Channel, Confirmation, ConfirmationStatus, Survey, Ticket, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
 from radicado.tickets.surveys import SCORES, SurveyError, answer_survey, survey_for_token
@@ -106,6 +107,7 @@ def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict
         if ticket.requester_id == request.actor.contact_id
         else None,
         "scores": SCORES,
+        "confirmations": list(Confirmation.objects.filter(ticket=ticket, status=ConfirmationStatus.PENDING)),
         "error": error,
     }
 
@@ -206,3 +208,49 @@ def accept_terms_view(request: ActorRequest, number: int) -> HttpResponse:
     except TermsError as exc:
         return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+
+
+@with_actor(staff=False)
+@require_POST
+def answer_confirmation_view(request: ActorRequest, number: int, confirmation_id: int) -> HttpResponse:
+    """The requester, or a key user of the company (H4), approves or declines inside the request."""
+    ticket = access_ticket_for_contact(actor=request.actor, number=number)
+    found = Confirmation.objects.filter(ticket=ticket, id=confirmation_id).first()
+    if found is None:
+        raise Http404
+    try:
+        answer_confirmation(
+            confirmation=found,
+            approve=request.POST.get("answer") == "approve",
+            name=request.actor.display_name,
+            actor=request.actor,
+            now=now(),
+        )
+    except ConfirmationError as exc:
+        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def confirmation_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Approve or decline from the e-mail link, without signing in."""
+    found = confirmation_for_token(token)
+    if found is None:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        try:
+            found = answer_confirmation(
+                confirmation=found,
+                approve=request.POST.get("answer") == "approve",
+                name=found.ticket.requester.name,
+                now=now(),
+            )
+        except ConfirmationError as exc:
+            error = str(exc)
+    return render(
+        request,
+        "portal/confirmation.html",
+        {"c": found, "ticket": found.ticket, "error": error},
+        status=400 if error else 200,
+    )

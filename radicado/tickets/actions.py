@@ -490,3 +490,22 @@ def apply_automatic_move(*, ticket: Ticket, now: dt.datetime, due_at: dt.datetim
     rule = {"after": f"{state.auto_after:g}", "unit": state.auto_unit, "due_at": due_at.isoformat()}
     _move(ticket=ticket, actor=None, state=target, now=now, auto=True, rule=rule)
     return True
+
+
+def move_to_category(*, actor: Actor | None, ticket: Ticket, category: Category, now: dt.datetime) -> None:
+    """Move the ticket to its workflow's first state of ``category`` (a system move, not a role's transition)."""
+    if ticket.category == category:
+        return
+    state = WorkflowState.objects.filter(workflow_id=ticket.state.workflow_id, category=category).first()
+    if state is not None:
+        _move(ticket=ticket, actor=actor, state=state, now=now, auto=True)
+
+
+def move_to_state(
+    *, ticket: Ticket, state: WorkflowState | None, fallback: Category, now: dt.datetime, actor: Actor | None = None
+) -> None:
+    """Move the ticket to ``state``, or to the first state of ``fallback`` when it is None."""
+    if state is None:
+        move_to_category(actor=actor, ticket=ticket, category=fallback, now=now)
+    elif state.id != ticket.state_id:
+        _move(ticket=ticket, actor=actor, state=state, now=now, auto=True)

@@ -273,12 +273,22 @@ class EventKind(models.TextChoices):
     SLA_ESCALATED = "sla_escalated", _("Escalation level reached")
     TERMS_POSTED = "terms_posted", _("Terms of attention posted")
     TERMS_ACCEPTED = "terms_accepted", _("Terms of attention accepted")
+    CONFIRMATION_REQUESTED = "confirmation_requested", _("Confirmation requested")
+    CONFIRMATION_ANSWERED = "confirmation_answered", _("Confirmation answered")
     SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
     SURVEY_ANSWERED = "survey_answered", _("Satisfaction survey answered")
 
 
 PUBLIC_EVENT_KINDS = frozenset(
-    {EventKind.CREATED, EventKind.REPLIED, EventKind.TRANSITIONED, EventKind.TERMS_POSTED, EventKind.TERMS_ACCEPTED}
+    {
+        EventKind.CREATED,
+        EventKind.REPLIED,
+        EventKind.TRANSITIONED,
+        EventKind.TERMS_POSTED,
+        EventKind.TERMS_ACCEPTED,
+        EventKind.CONFIRMATION_REQUESTED,
+        EventKind.CONFIRMATION_ANSWERED,
+    }
 )
 
 
@@ -358,3 +368,35 @@ class TermsAcceptance(models.Model):
     user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     name = models.CharField(max_length=200)
     accepted_at = models.DateTimeField()
+
+
+class ConfirmationKind(models.TextChoices):
+    ESTIMATE = "estimate", _("Estimate of hours")
+    QUOTE = "quote", _("Quote")
+    SURVEY = "survey", _("Survey (relevamiento)")
+    ACCESS = "access", _("Access to your systems")
+
+
+class ConfirmationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the customer")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    SUPERSEDED = "superseded", _("Replaced by a newer request")
+
+
+class Confirmation(models.Model):
+    """Something the customer must approve before work goes on (H3, H5): the ticket waits for it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="confirmations")
+    kind = models.CharField(max_length=10, choices=ConfirmationKind.choices)
+    description = models.TextField()
+    hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=ConfirmationStatus.choices, default=ConfirmationStatus.PENDING)
+    token_hash = models.CharField(max_length=64, unique=True)
+    resume_state = models.SlugField(blank=True)  # the state to return to once answered
+    requested_by_name = models.CharField(max_length=200)
+    requested_at = models.DateTimeField()
+    answered_by_name = models.CharField(max_length=200, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
