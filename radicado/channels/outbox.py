@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from django.conf import settings
-from django.db.models import F
 
+from radicado.channels.claims import backoff, claim_due
 from radicado.channels.email.smtp import SmtpError, send_message
 from radicado.channels.models import OutboundMail, OutboundStatus
 
-LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 
 
@@ -73,24 +72,16 @@ def queue_mail(
     )
 
 
-def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(minutes=min(2**attempts, 240))
-
-
 def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100) -> int:
     """Send pending mail whose time has come (or the given ids); return how many were sent."""
     config = smtp_config()
-    qs = OutboundMail.objects.filter(status=OutboundStatus.PENDING, next_attempt_at__lte=now)
+    qs = OutboundMail.objects.filter(status=OutboundStatus.PENDING)
     if ids is not None:
         qs = qs.filter(id__in=ids)
     sent = 0
-    for mail_id, seen in qs.order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]:
-        claimed = OutboundMail.objects.filter(id=mail_id, status=OutboundStatus.PENDING, next_attempt_at=seen).update(
-            next_attempt_at=now + LEASE, attempts=F("attempts") + 1
-        )
-        if claimed != 1:
-            continue
-        mail = OutboundMail.objects.get(id=mail_id)
+    for mail in claim_due(qs, now=now, limit=limit):
+        assert isinstance(mail, OutboundMail)
+        mail_id = mail.id
         if config is None:
             OutboundMail.objects.filter(id=mail_id).update(last_error="RADICADO_SMTP_URL no está configurado")
             continue
@@ -113,7 +104,7 @@ def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100
                 OutboundMail.objects.filter(id=mail_id).update(rcpt_to=sorted(exc.refused))
             OutboundMail.objects.filter(id=mail_id).update(
                 status=OutboundStatus.FAILED if failed else OutboundStatus.PENDING,
-                next_attempt_at=None if failed else now + _backoff(mail.attempts),
+                next_attempt_at=None if failed else now + backoff(mail.attempts),
                 last_error=str(exc)[:2000],
             )
             continue

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F
-
+from radicado.channels.claims import backoff, claim_due
 from radicado.channels.models import WhatsAppAccount, WhatsAppMessage, WhatsAppProvider
 from radicado.channels.whatsapp.meta import DEFAULT_BASE_URL as META_API
 from radicado.channels.whatsapp.meta import MetaCloudTransport
@@ -24,7 +23,6 @@ from radicado.channels.whatsapp.twilio import DEFAULT_BASE_URL as TWILIO_API
 from radicado.channels.whatsapp.twilio import TwilioTransport
 
 WINDOW = dt.timedelta(hours=24)
-LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 
 
@@ -83,17 +81,13 @@ def queue_whatsapp(
 
 def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100) -> int:
     """Send pending messages whose time has come (or the given ids); return how many were sent."""
-    qs = WhatsAppMessage.objects.filter(status="pending", inbound=False, next_attempt_at__lte=now)
+    qs = WhatsAppMessage.objects.filter(status="pending", inbound=False)
     if ids is not None:
         qs = qs.filter(id__in=ids)
     sent = 0
-    for message_id, seen in qs.order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]:
-        claimed = WhatsAppMessage.objects.filter(id=message_id, status="pending", next_attempt_at=seen).update(
-            next_attempt_at=now + LEASE, attempts=F("attempts") + 1
-        )
-        if claimed != 1:
-            continue
-        message = WhatsAppMessage.objects.get(id=message_id)
+    for message in claim_due(qs, now=now, limit=limit):
+        assert isinstance(message, WhatsAppMessage)
+        message_id = message.id
         account = WhatsAppAccount.objects.filter(workspace_id=message.workspace_id).first()
         if account is None:
             WhatsAppMessage.objects.filter(id=message_id).update(status="failed", last_error="sin cuenta de WhatsApp")
@@ -112,7 +106,7 @@ def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100
             failed = exc.permanent or message.attempts >= MAX_ATTEMPTS
             WhatsAppMessage.objects.filter(id=message_id).update(
                 status="failed" if failed else "pending",
-                next_attempt_at=None if failed else now + dt.timedelta(minutes=2**message.attempts),
+                next_attempt_at=None if failed else now + backoff(message.attempts),
                 last_error=str(exc)[:2000],
             )
             continue

@@ -1,0 +1,33 @@
+"""Claim outbox rows one at a time, so that several senders never send the same row at once.
+
+A row is pending with a ``next_attempt_at``; claiming it moves that instant a lease ahead with a
+conditional UPDATE on the value read. Only the sender whose UPDATE matched (rowcount 1) sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import F, Model, QuerySet
+
+LEASE = dt.timedelta(minutes=5)
+
+
+def claim_due(qs: QuerySet[Any], *, now: dt.datetime, limit: int) -> Iterator[Model]:
+    """Yield the due rows of ``qs`` (pending, ``next_attempt_at <= now``) that this caller claimed."""
+    model = qs.model
+    for row_id, seen in (
+        qs.filter(next_attempt_at__lte=now).order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]
+    ):
+        claimed = model.objects.filter(id=row_id, status="pending", next_attempt_at=seen).update(
+            next_attempt_at=now + LEASE, attempts=F("attempts") + 1
+        )
+        if claimed == 1:
+            yield model.objects.get(id=row_id)
+
+
+def backoff(attempts: int, *, cap_minutes: int = 240) -> dt.timedelta:
+    """Exponential backoff: 2, 4, 8 … minutes, at most ``cap_minutes``."""
+    return dt.timedelta(minutes=min(2**attempts, cap_minutes))
