@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import translation
 
@@ -262,11 +263,14 @@ def test_api_shows_clocks_with_remaining_business_minutes(i_desk: Desk) -> None:
 
     ticket = i_desk.ticket(i_desk.contact("acme", "5000000"), "incidente", "alta")
     _, raw = issue_api_token(workspace=i_desk.ws, user=i_desk.agent.user, name="t", now=MON)
-    body = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(f"/api/v1/tickets/{ticket.number}").json()
+    # The API counts remaining time from the wall clock: read it at 10:00 that Monday.
+    with time_machine.travel(MON + dt.timedelta(hours=1), tick=False):
+        body = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(f"/api/v1/tickets/{ticket.number}").json()
     (c,) = body["clocks"]
     assert c["kind"] == "first_response" and c["state"] == "running" and body["ans_in_arrears"] is False
     assert dt.datetime.fromisoformat(c["due_at"]) == dt.datetime(2026, 11, 23, 16, 30, tzinfo=BOG)
-    assert c["remaining_minutes"] > 0 and c["explanation"][-1].endswith("2026-11-23 16:30.")
+    # 10:00-12:00 and 14:00-16:30 of the I2 calendar (lunch closed) are left.
+    assert c["remaining_minutes"] == 270 and c["explanation"][-1].endswith("2026-11-23 16:30.")
 
 
 def test_sla_specs_are_validated_before_anything_is_written() -> None:

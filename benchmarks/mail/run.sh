@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Inbound e-mail throughput: messages per second through ingest_email (benchmarks/mail/README.md).
+#
+#   bash benchmarks/mail/run.sh                        # SQLite and PostgreSQL 15, 5,000 messages each (~5 min)
+#   bash benchmarks/mail/run.sh --quick                # smoke: 500 messages each (< 1 min)
+#   MESSAGES=20000 bash benchmarks/mail/run.sh         # a longer stream
+#   DBS=postgres bash benchmarks/mail/run.sh           # one database (DBS=sqlite: SQLite only)
+#
+# Everything goes under $WORK (default /tmp/radicado-mailbench, refused unless it is empty
+# or was made by this script). For each database: a fresh database (in a throw-away
+# PostgreSQL 15 cluster started as the postgres user, listening on 127.0.0.1 on a free
+# port with its socket in $WORK; or a SQLite file) and a fresh data folder (raw messages,
+# attachments, the job queue), `migrate`, then one bench.py process: setup, warm-up, the
+# timed stream, the real-world corpus (../shared/corpora/email, if present), a cProfile
+# pass and a pass timed stage by stage. Then report.py writes $WORK/results/results.md and prints it. PostgreSQL is
+# stopped on exit, also on failure or Ctrl-C. RADICADO_SMTP_URL is unset: nothing is sent.
+#
+# It measures a snapshot of the work tree (tracked and untracked files, copied to
+# $WORK/src; SNAPSHOT=0 runs in place), so that edits made while it runs cannot change
+# what is measured half-way. SRC_TREE=/path measures another copy of the code instead
+# (e.g. the tree before a change), with this checkout's virtual environment.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    *) echo "usage: [MESSAGES=...] [DBS=...] bash benchmarks/mail/run.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
+WORK=${WORK:-/tmp/radicado-mailbench}
+DBS=${DBS:-"sqlite postgres"}
+if [ "$QUICK" = 1 ]; then
+  MESSAGES=${MESSAGES:-500}; PROFILE=${PROFILE:-100}; STAGES=${STAGES:-100}
+fi
+MESSAGES=${MESSAGES:-5000}      # timed messages per database
+PROFILE=${PROFILE:-1000}        # messages profiled after the timed run (0: none)
+STAGES=${STAGES:-1000}          # then messages timed stage by stage (0: none)
+WARMUP=${WARMUP:-50}
+SEED=${SEED:-20261123}
+CORPUS=${CORPUS:-$(cd "$ROOT/.." && pwd)/shared/corpora/email}   # skipped if absent
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PG_EXTRA=${PG_EXTRA:-}          # more server settings, e.g. "-c synchronous_commit=off" (default: none)
+QUIET_LOAD=${QUIET_LOAD:-}      # e.g. 1.0: before each database, wait until the 1-minute load average
+QUIET_WAIT=${QUIET_WAIT:-300}   # is below it (at most QUIET_WAIT seconds), on a shared machine
+
+log() { printf '\n=== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PGPORT=${PGPORT:-$(free_port)}
+
+# --- scratch folder --------------------------------------------------------------
+mkdir -p "$WORK"
+if [ -n "$(ls -A "$WORK" 2>/dev/null)" ] && [ ! -f "$WORK/.radicado-mailbench" ]; then
+  echo "$WORK is not empty and was not made by this script; refusing to touch it" >&2
+  exit 1
+fi
+touch "$WORK/.radicado-mailbench"
+rm -rf "$WORK/pg" "$WORK/pgsock" "$WORK/data" "$WORK/results" "$WORK/logs" "$WORK/src"
+RES=$WORK/results
+LOGS=$WORK/logs
+mkdir -p "$RES" "$LOGS" "$WORK/data"
+chmod 755 "$WORK"
+
+# --- the project's environment (uv, frozen lock) and the code to measure ----------
+cd "$ROOT"
+VENV=$(uv run --frozen python -c 'import sys; print(sys.prefix)')
+PY=$VENV/bin/python
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+SRC=$ROOT
+if [ -n "${SRC_TREE:-}" ]; then   # measure another copy of the code (e.g. before a change) with this venv
+  SRC=$(cd "$SRC_TREE" && pwd); COMMIT="$COMMIT (tree $SRC)"
+elif [ "${SNAPSHOT:-1}" = 1 ] && git rev-parse --git-dir > /dev/null 2>&1; then
+  SRC=$WORK/src
+  mkdir -p "$SRC"
+  git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf - 2> /dev/null | tar -xf - -C "$SRC"
+fi
+cd "$SRC"
+export PYTHONPATH=$SRC
+export PYTHONDONTWRITEBYTECODE=1
+export DJANGO_SETTINGS_MODULE=config.settings
+export RADICADO_SECRET_KEY=benchmark-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz
+export RADICADO_DEBUG=0
+export RADICADO_LOG_LEVEL=WARNING
+unset RADICADO_SMTP_URL RADICADO_SMTP_URL_FILE RADICADO_REDIS_URL RADICADO_JOBS_IMMEDIATE
+
+# --- PostgreSQL ------------------------------------------------------------------
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PG_UP=0
+pg_start() {
+  mkdir -p "$WORK/pg" "$WORK/pgsock"; touch "$LOGS/pg.log"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/pg" "$WORK/pgsock" "$LOGS/pg.log"; fi
+  chmod 700 "$WORK/pg"
+  as_pg "$PGBIN/initdb" -D "$WORK/pg" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 > "$LOGS/initdb.log" 2>&1
+  # shared_buffers as the web and sla benchmarks' clusters; everything else, fsync and
+  # synchronous_commit included, is PostgreSQL's default: every commit pays a WAL flush.
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$LOGS/pg.log" -w start \
+    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c shared_buffers=256MB $PG_EXTRA" > /dev/null
+  PG_UP=1
+}
+pg_stop() {
+  if [ "$PG_UP" = 1 ] && [ -f "$WORK/pg/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop > /dev/null || true
+  fi
+  PG_UP=0
+}
+psql_pg() { "$PGBIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres "$@"; }
+wait_quiet() {
+  [ -n "$QUIET_LOAD" ] || return 0
+  local deadline=$(( $(date +%s) + QUIET_WAIT )) l
+  while :; do
+    l=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$l" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }'; then echo "load average $l"; return 0; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "load average $l is still above $QUIET_LOAD; measuring anyway"; return 0; fi
+    sleep 5
+  done
+}
+trap pg_stop EXIT
+trap 'exit 130' INT TERM
+
+# --- versions and machine ---------------------------------------------------------
+"$PY" - > "$RES/env.json" <<PYEOF
+import json, os, platform, sqlite3, subprocess
+from importlib.metadata import version
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+pg = subprocess.run(["$PGBIN/postgres", "--version"], capture_output=True, text=True).stdout.strip()
+mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), None)
+print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
+                  "cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "commit": "$COMMIT",
+                  "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "src": "$SRC", "messages": $MESSAGES,
+                  "warmup": $WARMUP, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
+                  "packages": {p: version(p) for p in ["Django", "psycopg", "huey", "nh3"]}}))
+PYEOF
+cat "$RES/env.json"
+
+T0=$(date +%s)
+for DB in $DBS; do
+  case "$DB" in
+    postgres)
+      log "[postgres] cluster on 127.0.0.1:$PGPORT"; pg_start
+      psql_pg -c "CREATE DATABASE mailbench"
+      export RADICADO_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/mailbench" ;;
+    sqlite)
+      export RADICADO_DATABASE_URL="sqlite:///$WORK/data/sqlite/radicado.sqlite3" ;;
+    *) echo "unknown database $DB (postgres or sqlite)" >&2; exit 2 ;;
+  esac
+  export RADICADO_DATA_DIR=$WORK/data/$DB      # raw messages, attachments, the job queue: fresh per database
+  rm -rf "$RADICADO_DATA_DIR"; mkdir -p "$RADICADO_DATA_DIR"
+  log "[$DB] migrate"
+  "$PY" -m django migrate -v0
+  wait_quiet
+  log "[$DB] $MESSAGES messages (+$WARMUP warm-up, corpus, $PROFILE profiled, $STAGES by stage)"
+  "$PY" benchmarks/mail/bench.py --messages "$MESSAGES" --warmup "$WARMUP" --seed "$SEED" \
+    --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
+    | tee "$LOGS/bench_$DB.log"
+  if [ "$DB" = postgres ]; then psql_pg -c "DROP DATABASE IF EXISTS mailbench"; pg_stop; fi
+done
+
+log "report ($(( $(date +%s) - T0 )) s)"
+"$PY" benchmarks/mail/report.py "$RES" | tee "$RES/results.md"
+echo
+echo "results in $RES"
