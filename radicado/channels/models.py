@@ -113,6 +113,9 @@ class OutboundMail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Notifications: which event and rule asked for this mail; the key makes it once only.
+    event = models.CharField(max_length=40, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
         indexes: ClassVar[list[models.Index]] = [
@@ -177,6 +180,8 @@ class WhatsAppMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     status_at = models.DateTimeField(null=True, blank=True)
+    event = models.CharField(max_length=40, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
