@@ -1,12 +1,17 @@
-"""Writes to channel configuration."""
+"""Writes to channel configuration, and an admin's retry of an outgoing message."""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
-from radicado.channels.models import Mailbox, UnknownSenderPolicy
+from radicado.channels.jobs import send_outbound, send_whatsapp
+from radicado.channels.models import Mailbox, OutboundMail, OutboundStatus, UnknownSenderPolicy, WhatsAppMessage
+from radicado.channels.queries import EMAIL, RETRYABLE, WHATSAPP
 from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User, Workspace
 
@@ -27,3 +32,50 @@ def create_mailbox(
     )
     audit(workspace=workspace, actor=actor, action="mailbox.created", target=mailbox.address, now=now)
     return mailbox
+
+
+class OutboundNotFound(LookupError):
+    """No outgoing message with that channel and id in the workspace (interfaces answer 404)."""
+
+
+class NotRetryable(ValueError):
+    """The message already went out (sent, delivered or read): there is nothing to retry."""
+
+
+@transaction.atomic
+def retry_outbound(*, workspace: Workspace, actor: User | None, channel: str, row_id: int, now: dt.datetime) -> None:
+    """Put a failed or pending outgoing message back in the queue, due now, with its attempts reset.
+
+    The send job is enqueued after commit (the periodic sweep picks the row up anyway) and the
+    retry is audited. Scoped to ``workspace``: another workspace's id is ``OutboundNotFound``.
+    Retrying a pending row that a sender holds at this very moment can send it twice, the same
+    window as a crash between the relay's acceptance and the row being marked sent.
+    """
+    rows: QuerySet[Any]
+    if channel == EMAIL:
+        job = send_outbound
+        rows = OutboundMail.objects.filter(workspace_id=workspace.id, id=row_id)
+    elif channel == WHATSAPP:
+        job = send_whatsapp
+        rows = WhatsAppMessage.objects.filter(workspace_id=workspace.id, id=row_id, inbound=False)
+    else:
+        raise OutboundNotFound(channel)
+    before = rows.values("status", "attempts", "last_error").first()
+    if before is None:
+        raise OutboundNotFound(f"{channel}:{row_id}")
+    if before["status"] not in RETRYABLE:
+        raise NotRetryable(before["status"])
+    changed = rows.filter(status=before["status"], attempts=before["attempts"]).update(
+        status=OutboundStatus.PENDING, attempts=0, next_attempt_at=now
+    )
+    if changed != 1:  # a sender moved it meanwhile: the admin sees the new state and decides again
+        raise NotRetryable(before["status"])
+    audit(
+        workspace=workspace,
+        actor=actor,
+        action="outbox.retried",
+        target=f"{channel}:{row_id}",
+        now=now,
+        data={"status": before["status"], "attempts": before["attempts"], "last_error": before["last_error"][:500]},
+    )
+    transaction.on_commit(partial(job, row_id))

@@ -120,6 +120,9 @@ class OutboundMail(models.Model):
     class Meta:
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="outbound_due"),
+            # The outbox page (channels/queries.py): newest first, with or without a status filter.
+            models.Index(fields=["workspace", "created_at", "id"], name="outbound_newest"),
+            models.Index(fields=["workspace", "status", "created_at", "id"], name="outbound_status_newest"),
         ]
 
 
@@ -194,6 +197,8 @@ class WhatsAppMessage(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="whatsapp_due"),
             models.Index(fields=["workspace", "number", "inbound", "created_at"], name="whatsapp_window"),
+            models.Index(fields=["workspace", "inbound", "created_at", "id"], name="whatsapp_newest"),
+            models.Index(fields=["workspace", "inbound", "status", "created_at", "id"], name="whatsapp_status_newest"),
         ]
 
 

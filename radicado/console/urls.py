@@ -9,6 +9,7 @@ urlpatterns = [
     path("filas/", views.rows, name="rows"),
     path("nuevo/", views.phone_intake, name="new"),
     path("correo/", views.mail_review, name="mail_review"),
+    path("salida/", views.outbox, name="outbox"),
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),

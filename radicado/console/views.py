@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from radicado.channels.actions import NotRetryable, OutboundNotFound, retry_outbound
+from radicado.channels.queries import CHANNELS, outbox_page
 from radicado.customers.access import (
     ContactNotFound,
     access_contact,
@@ -230,6 +232,52 @@ def mail_review(request: ActorRequest) -> HttpResponse:
         message = f"{result.outcome} {result.ticket or ''}".strip()
     rows = raw_messages_for_review(workspace_id=actor.workspace.id)
     return render(request, "console/mail_review.html", {"rows": rows, "message": message})
+
+
+@with_actor(staff=True)
+@require_http_methods(["GET", "POST"])
+def outbox(request: ActorRequest) -> HttpResponse:
+    """Admins and supervisors see outgoing e-mail and WhatsApp messages and retry failed or pending ones."""
+    actor = request.actor
+    if not actor.is_admin and actor.role != "supervisor":
+        raise Http404
+    message, status = "", 200
+    if request.method == "POST":
+        try:
+            retry_outbound(
+                workspace=actor.workspace,
+                actor=actor.user,
+                channel=request.POST.get("channel", ""),
+                row_id=_int(request.POST.get("id")) or 0,
+                now=now(),
+            )
+        except OutboundNotFound:
+            raise Http404 from None
+        except NotRetryable:
+            message, status = _("That message is no longer pending or failed; nothing was changed."), 409
+        else:
+            message = _("Queued again: it goes out on the next send.")
+    g = request.GET
+    page = outbox_page(
+        workspace_id=actor.workspace.id,
+        status=g.get("status", ""),
+        channel=g.get("channel", ""),
+        cursor=g.get("before", "")[:100],
+        limit=PAGE,
+    )
+    query = g.copy()
+    query.pop("before", None)
+    ctx = {
+        "rows": page.rows,
+        "next_cursor": page.next_cursor,
+        "first_page": "before" not in g,
+        "query": query.urlencode(),
+        "status": g.get("status", ""),
+        "channel": g.get("channel", ""),
+        "channels": list(CHANNELS.items()),
+        "message": message,
+    }
+    return render(request, "console/outbox.html", ctx, status=status)
 
 
 @with_actor(staff=True)
