@@ -7,6 +7,7 @@ inside the ticket's transaction, so a clock never disagrees with its ticket.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -108,17 +109,29 @@ def _new_clock(facts: TicketFacts, kind: str, target: Target, tier: Tier | None)
     return clock
 
 
-def start_clocks(*, facts: TicketFacts, now: dt.datetime) -> StartResult:
-    """Create the ticket's clocks from the matching targets; none while the customer is in arrears (T10)."""
-    tier = tier_for(workspace_id=facts.workspace_id, contract_value=facts.contract_value, on=facts.created_at.date())
+class _Unset(enum.Enum):
+    TOKEN = enum.auto()
+
+
+def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | _Unset | None = _Unset.TOKEN) -> StartResult:
+    """Create a new ticket's clocks from the matching targets; none while the customer is in arrears (T10).
+
+    ``tier``, when the caller has already read it for the same customer and day, saves reading it again.
+    Each clock is written once, already in the state the ticket's first category gives it: a new
+    ticket has no other clocks to pause, meet or reopen.
+    """
+    if isinstance(tier, _Unset):
+        tier = tier_for(
+            workspace_id=facts.workspace_id, contract_value=facts.contract_value, on=facts.created_at.date()
+        )
     if facts.in_arrears:
         return StartResult(tier=tier, clocks=[], no_ans_reason="in_arrears")
     clocks = []
     for kind, target in select_targets(facts, tier.code if tier else "").items():
         clock = _new_clock(facts, kind, target, tier)
+        _enter_category(clock, facts.category, now)
         clock.save()
         clocks.append(clock)
-    on_category(ticket_id=facts.ticket_id, category=facts.category, now=now)
     return StartResult(tier=tier, clocks=clocks)
 
 
@@ -154,19 +167,26 @@ def _resume(clock: Clock, now: dt.datetime, *, reschedule: bool = True) -> None:
         _schedule(clock, clock.target, compiled(clock.calendar))
 
 
+def _enter_category(clock: Clock, category: str, now: dt.datetime) -> bool:
+    """Pause, resume, meet or stop an open clock for the ticket's status category; whether it changed."""
+    if category in STOPPING_CATEGORIES or category in RESOLVING_CATEGORIES:
+        _complete(clock, now)
+    elif category in clock.target.pause_categories:
+        if clock.paused_since is not None:
+            return False
+        _pause(clock, now)
+    elif clock.paused_since is not None:
+        _resume(clock, now)
+    else:
+        return False
+    return True
+
+
 def on_category(*, ticket_id: int, category: str, now: dt.datetime) -> None:
     """Pause, resume, meet or stop the ticket's clocks for its new status category."""
     for clock in _open_clocks(ticket_id):
-        if category in STOPPING_CATEGORIES or category in RESOLVING_CATEGORIES:
-            _complete(clock, now)
-        elif category in clock.target.pause_categories:
-            if clock.paused_since is None:
-                _pause(clock, now)
-        elif clock.paused_since is not None:
-            _resume(clock, now)
-        else:
-            continue
-        clock.save()
+        if _enter_category(clock, category, now):
+            clock.save()
     if category not in RESOLVING_CATEGORIES and category not in STOPPING_CATEGORIES:
         _reopen_resolution(ticket_id=ticket_id, now=now)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
-from radicado.sla.rules import PriorityNotAllowed
+from radicado.sla.rules import PriorityNotAllowed, check_priority
 from radicado.tickets import automations, mail_out, surveys, terms, whatsapp_out
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
@@ -121,9 +120,27 @@ def allocate_ticket_number(*, workspace_id: int) -> int:
     the UPDATE serialises concurrent callers until commit, and a rollback returns
     the number.
     """
-    TicketSequence.objects.get_or_create(workspace_id=workspace_id)
-    TicketSequence.objects.filter(workspace_id=workspace_id).update(last_number=F("last_number") + 1)
-    return TicketSequence.objects.values_list("last_number", flat=True).get(workspace_id=workspace_id)
+    number = _next_number(workspace_id)
+    if number is None:  # the workspace's first ticket: make its row, then take from it
+        TicketSequence.objects.get_or_create(workspace_id=workspace_id)
+        number = _next_number(workspace_id)
+        assert number is not None
+    return number
+
+
+def _next_number(workspace_id: int) -> int | None:
+    """Increment and read the counter in one statement (UPDATE … RETURNING); None without a row."""
+    meta = TicketSequence._meta
+    table, qn = meta.db_table, connection.ops.quote_name
+    last = qn(meta.get_field("last_number").column)
+    key = qn(meta.get_field("workspace").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(table)} SET {last} = {last} + 1 WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
+            [workspace_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def _initial_state(ticket_type: TicketType) -> WorkflowState:
@@ -183,8 +200,11 @@ def create_ticket(
             raise TicketError(_("Choose how urgent it is and whom it affects."))
         priority = priority or Priority.objects.get(workspace_id=actor.workspace.id, code=matrix_code)
     priority = priority or _default_priority(actor.workspace.id)
+    customer = requester.customer
+    # The tier is read once: it decides the allowed priorities (T2) and, below, the ANS targets.
+    tier = ticket_sla.tier_of(customer=customer, on=now.date())
     try:
-        ticket_sla.check_tier_priority(customer=requester.customer, priority=priority, on=now.date())
+        check_priority(tier, priority.code)
     except PriorityNotAllowed as exc:
         raise TicketError(str(exc)) from exc
     ticket = Ticket.objects.create(
@@ -196,7 +216,7 @@ def create_ticket(
         state=state,
         category=state.category,
         channel=channel,
-        customer_id=requester.customer_id,
+        customer=customer,  # in hand: the ANS facts below read it from the ticket
         requester=requester,
         level=Level.N1,
         urgency=urgency,
@@ -212,8 +232,9 @@ def create_ticket(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
-    terms.post_terms(ticket=ticket, now=now)
-    sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now)
+    if ticket_type.requires_terms:  # post_terms would do nothing else, after reading the current version
+        terms.post_terms(ticket=ticket, now=now)
+    sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now, tier=tier)
     return ticket
 
 

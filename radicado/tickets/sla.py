@@ -11,6 +11,7 @@ from django.db import transaction
 from radicado.customers.models import Customer, Standing
 from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
+from radicado.sla.models import Tier
 from radicado.sla.queries import ClockView, clock_views
 from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix, tier_for
 from radicado.tickets.events import record_event
@@ -41,10 +42,14 @@ def facts_of(ticket: Ticket) -> TicketFacts:
     )
 
 
+def tier_of(*, customer: Customer, on: dt.date) -> Tier | None:
+    """The customer's tier (T1) on ``on``."""
+    return tier_for(workspace_id=customer.workspace_id, contract_value=customer.contract_value, on=on)
+
+
 def check_tier_priority(*, customer: Customer, priority: Priority, on: dt.date) -> None:
     """Raise sla.rules.PriorityNotAllowed if the customer's tier excludes the priority (T2)."""
-    tier = tier_for(workspace_id=customer.workspace_id, contract_value=customer.contract_value, on=on)
-    check_priority(tier, priority.code)
+    check_priority(tier_of(customer=customer, on=on), priority.code)
 
 
 def record_firings(firings: list[clocks.Firing]) -> None:
