@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Exists, Value
 from django.utils.translation import gettext as _
 
 from radicado.channels.email.compose import compose, new_message_id
@@ -36,6 +37,7 @@ from radicado.tickets.attachments import AttachmentRejected, Upload, validate_up
 from radicado.tickets.mail_out import acknowledgement_text, auto_reply_allowed, queue_ticket_mail
 from radicado.tickets.models import Channel, Ticket, TicketType
 from radicado.workspaces.access import Actor
+from radicado.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
 EMPTY_BODY = "(mensaje sin texto)"
@@ -137,9 +139,10 @@ def _ticket_id(workspace_id: int, reference: str | None) -> int | None:
 def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
     ws_id = mailbox.workspace_id
     sender = parsed.from_address or ""
-    if parsed.message_id and MessageIndex.objects.filter(workspace_id=ws_id, message_id=parsed.message_id).exists():
+    contact, seen, ours = _first_lookups(ws_id, parsed.message_id or "", sender)
+    if seen:
         return IngestResult(outcome="ignored", detail="duplicate message-id")
-    if sender and Mailbox.objects.filter(address__iexact=sender).exists():
+    if ours:
         return IngestResult(outcome="ignored", detail="from our own address")
     if parsed.is_bounce:
         return _bounce(ws_id=ws_id, parsed=parsed, now=now)
@@ -147,7 +150,6 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
     if not sender:
         return IngestResult(outcome="held", detail="no sender address")
-    contact = Contact.objects.filter(workspace_id=ws_id, email=sender).select_related("customer", "workspace").first()
     ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact)
     if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
         return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
@@ -185,6 +187,30 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
     return IngestResult(
         outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
     )
+
+
+def _first_lookups(ws_id: int, message_id: str, sender: str) -> tuple[Contact | None, bool, bool]:
+    """The sender's contact, whether the Message-ID was already seen, whether the sender is one of our mailboxes.
+
+    One statement when the sender is a contact (the two checks ride on it), two otherwise.
+    """
+    seen = (
+        Exists(MessageIndex.objects.filter(workspace_id=ws_id, message_id=message_id)) if message_id else Value(False)
+    )
+    ours = Exists(Mailbox.objects.filter(address__iexact=sender)) if sender else Value(False)
+    if sender:
+        contact = (
+            Contact.objects.filter(workspace_id=ws_id, email=sender)
+            .select_related("customer", "workspace")
+            .annotate(seen_message_id=seen, from_our_address=ours)
+            .first()
+        )
+        if contact is not None:
+            return contact, bool(getattr(contact, "seen_message_id")), bool(getattr(contact, "from_our_address"))  # noqa: B009
+    elif not message_id:
+        return None, False, False
+    flags = Workspace.objects.filter(id=ws_id).annotate(seen=seen, ours=ours).values_list("seen", "ours").first()
+    return None, bool(flags and flags[0]), bool(flags and flags[1])
 
 
 SUBJECT_TAG = re.compile(r"\[(?:#|([A-Z][A-Z0-9]{0,9})-)0*(\d{1,12})\]")
@@ -233,16 +259,12 @@ def _ticket_by_number(ws_id: int, number: int) -> Ticket | None:
 def _index(ws_id: int, parsed: ParsedEmail, ticket: Ticket, now: dt.datetime) -> None:
     if not parsed.message_id:
         return
-    # _route found no row for this id a moment ago: insert without get_or_create's SELECT; a row another
-    # process inserted since is kept, as get_or_create would.
-    try:
-        with transaction.atomic():
-            MessageIndex.objects.create(
-                workspace_id=ws_id, message_id=parsed.message_id, ticket=ticket, outbound=False, created_at=now
-            )
-    except IntegrityError:
-        if not MessageIndex.objects.filter(workspace_id=ws_id, message_id=parsed.message_id).exists():
-            raise
+    # _route found no row for this id a moment ago: one INSERT … ON CONFLICT DO NOTHING (no SELECT, no
+    # savepoint); a row another process inserted since is kept, as get_or_create would.
+    MessageIndex.objects.bulk_create(
+        [MessageIndex(workspace_id=ws_id, message_id=parsed.message_id, ticket=ticket, outbound=False, created_at=now)],
+        ignore_conflicts=True,
+    )
 
 
 def _fit(text: str) -> tuple[str, Upload | None]:
