@@ -8,21 +8,41 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import F, Model, QuerySet
 
 LEASE = dt.timedelta(minutes=5)
+_lease: ContextVar[dt.timedelta] = ContextVar("outbox_lease", default=LEASE)
+
+
+@contextmanager
+def lease(duration: dt.timedelta) -> Iterator[None]:
+    """Claim rows for ``duration`` instead of ``LEASE`` inside this block.
+
+    A sender that dies holding a row (a crash, ``kill -9``) delays that row by its lease;
+    ``radicado mail send --lease SECONDS`` and the crash tests use a short one. The lease must
+    outlast one send (connect, SMTP dialogue, marking it sent), or a second sender may take
+    the row while the first is still sending it.
+    """
+    token = _lease.set(duration)
+    try:
+        yield
+    finally:
+        _lease.reset(token)
 
 
 def claim_due(qs: QuerySet[Any], *, now: dt.datetime, limit: int) -> Iterator[Model]:
     """Yield the due rows of ``qs`` (pending, ``next_attempt_at <= now``) that this caller claimed."""
     model = qs.model
+    held_until = now + _lease.get()
     for row_id, seen in (
         qs.filter(next_attempt_at__lte=now).order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]
     ):
         claimed = model.objects.filter(id=row_id, status="pending", next_attempt_at=seen).update(
-            next_attempt_at=now + LEASE, attempts=F("attempts") + 1
+            next_attempt_at=held_until, attempts=F("attempts") + 1
         )
         if claimed == 1:
             yield model.objects.get(id=row_id)

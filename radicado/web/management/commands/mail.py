@@ -3,12 +3,13 @@
 radicado mail ingest --workspace SLUG FILE…   one JSON line per file
 radicado mail poll [--loop SECONDS]           read every mailbox with IMAP settings
 radicado mail lmtp [--host H] [--port N]      receive from an MTA (LMTP), deliver by recipient
-radicado mail send                            send pending outbound mail (retries)
+radicado mail send [--loop SECONDS] [--lease SECONDS]  send pending outbound mail (retries)
 radicado mail reprocess --workspace SLUG      retry quarantined messages after a fix
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
+from radicado.channels import claims
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
 from radicado.tickets.mail_in import IngestResult, ingest_email, process_raw
@@ -50,7 +52,9 @@ class Command(BaseCommand):
         lmtp = sub.add_parser("lmtp", help="Run the LMTP receiver")
         lmtp.add_argument("--host", default="127.0.0.1")
         lmtp.add_argument("--port", type=int, default=8024)
-        sub.add_parser("send", help="Send pending outbound mail")
+        send = sub.add_parser("send", help="Send pending outbound mail")
+        send.add_argument("--loop", type=float, default=0, help="keep sending, pausing SECONDS between sweeps")
+        send.add_argument("--lease", type=float, default=0, help="hold a claimed row for SECONDS (default 300)")
         again = sub.add_parser("reprocess", help="Process quarantined messages again")
         again.add_argument("--workspace", required=True)
 
@@ -100,7 +104,17 @@ class Command(BaseCommand):
             handle.stop()
 
     def _send(self, opts: dict[str, Any]) -> None:
-        self.stdout.write(f"{send_pending()} correos enviados")
+        held = dt.timedelta(seconds=opts["lease"]) if opts["lease"] > 0 else claims.LEASE
+        with claims.lease(held):
+            while True:
+                close_old_connections()
+                sent = send_pending()
+                if not opts["loop"]:
+                    self.stdout.write(f"{sent} correos enviados")
+                    return
+                if sent:
+                    self.stdout.write(f"{sent} correos enviados")
+                time.sleep(opts["loop"])
 
     def _reprocess(self, opts: dict[str, Any]) -> None:
         mailbox = _mailbox(opts["workspace"])

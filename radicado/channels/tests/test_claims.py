@@ -1,0 +1,44 @@
+"""Claims hold a row for the lease: the default five minutes, or what the sender asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from radicado.channels.claims import LEASE, claim_due, lease
+from radicado.channels.models import OutboundMail, OutboundStatus
+from radicado.workspaces.actions import create_workspace
+
+NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
+
+
+def pending_row(n: int) -> OutboundMail:
+    ws = create_workspace(slug=f"claims{n}", name="Claims", ticket_prefix="CL", timezone="America/Bogota", now=NOW)
+    return OutboundMail.objects.create(
+        workspace=ws,
+        message_id=f"<claims.{n}@radicado.test>",
+        mail_from="soporte@example.com",
+        rcpt_to=["cliente@example.com"],
+        raw=b"x",
+        automatic=True,
+        created_at=NOW,
+        next_attempt_at=NOW,
+    )
+
+
+@pytest.mark.django_db
+def test_a_claim_holds_the_row_for_the_lease_asked_for() -> None:
+    first, second = pending_row(1), pending_row(2)
+    qs = OutboundMail.objects.filter(status=OutboundStatus.PENDING)
+    with lease(dt.timedelta(seconds=1)):
+        claimed = [row.id for row in claim_due(qs.filter(id=first.id), now=NOW, limit=10)]
+    assert claimed == [first.id]
+    assert [row.id for row in claim_due(qs.filter(id=second.id), now=NOW, limit=10)] == [second.id]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.next_attempt_at == NOW + dt.timedelta(seconds=1) and first.attempts == 1
+    assert second.next_attempt_at == NOW + LEASE
+    # held: nobody else claims it before the lease ends; afterwards the next sender does
+    assert list(claim_due(qs, now=NOW + dt.timedelta(milliseconds=500), limit=10)) == []
+    assert [r.id for r in claim_due(qs, now=NOW + dt.timedelta(seconds=1), limit=10)] == [first.id]
