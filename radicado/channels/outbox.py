@@ -57,9 +57,13 @@ def queue_mail(
     raw: bytes,
     automatic: bool,
     now: dt.datetime,
+    event: str = "",
+    idempotency_key: str | None = None,
 ) -> OutboundMail:
     """Record a message to send (call inside the transaction that decided to send it)."""
     return OutboundMail.objects.create(
+        event=event,
+        idempotency_key=idempotency_key,
         workspace_id=workspace_id,
         ticket_id=ticket_id,
         message_id=message_id,

@@ -57,6 +57,8 @@ def queue_whatsapp(
     text: str,
     template_params: list[str],
     now: dt.datetime,
+    event: str = "",
+    idempotency_key: str | None = None,
 ) -> WhatsAppMessage | None:
     """Record a message to send: text inside the window, the approved template outside it.
 
@@ -76,6 +78,8 @@ def queue_whatsapp(
         within_window=inside,
         created_at=now,
         next_attempt_at=now,
+        event=event,
+        idempotency_key=idempotency_key,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from radicado.console import views
+from radicado.console import notifications, views
 
 app_name = "console"
 
@@ -10,6 +10,10 @@ urlpatterns = [
     path("nuevo/", views.phone_intake, name="new"),
     path("correo/", views.mail_review, name="mail_review"),
     path("salida/", views.outbox, name="outbox"),
+    path("avisos/", notifications.rules, name="notification_rules"),
+    path("avisos/nueva/", notifications.rule_edit, name="notification_rule_new"),
+    path("avisos/<int:rule_id>/", notifications.rule_edit, name="notification_rule"),
+    path("avisos/<int:rule_id>/eliminar/", notifications.rule_delete, name="notification_rule_delete"),
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed, check_priority
-from radicado.tickets import automations, mail_out, surveys, terms, whatsapp_out
+from radicado.tickets import automations, notify, surveys, terms
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.events import record_event
@@ -171,8 +171,12 @@ def create_ticket(
     urgency: str = "",
     impact: str = "",
     uploads: Sequence[Upload] = (),
+    announce: bool = True,
 ) -> Ticket:
     """Register a request for ``requester`` and return it.
+
+    ``announce`` False leaves the registration notice to the caller (the e-mail channel
+    sends it once the customer's message is indexed, so that the notice threads).
 
     With ``urgency`` and ``impact`` the priority comes from the workspace's matrix (I5)
     unless staff name a priority explicitly.
@@ -235,6 +239,8 @@ def create_ticket(
     if ticket_type.requires_terms:  # post_terms would do nothing else, after reading the current version
         terms.post_terms(ticket=ticket, now=now)
     sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now, tier=tier)
+    if announce:
+        notify.announce_registration(ticket=ticket, actor=actor, now=now)
     return ticket
 
 
@@ -275,7 +281,7 @@ def _move(
         sla_clocks.on_category(ticket_id=ticket.id, category=state.category, now=now)
         if state.category == Category.RESOLVED:
             surveys.start_survey(ticket=ticket, now=now)
-    _record(
+    event = _record(
         ticket=ticket,
         actor=actor,
         kind=EventKind.TRANSITIONED,
@@ -284,6 +290,7 @@ def _move(
         to_value=state.code,
         data={"auto": True, **(rule or {})} if auto else None,
     )
+    notify.status_changed(ticket=ticket, actor=actor, now=now, key=f"ev{event.id}")
 
 
 def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
@@ -314,7 +321,7 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         created_at=now,
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, reply=reply)
-    _record(
+    event = _record(
         ticket=ticket,
         actor=actor,
         kind=EventKind.REPLIED,
@@ -330,8 +337,14 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         Ticket.objects.filter(id=ticket.id).update(updated_at=now)
     if not actor.is_customer:
         sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
-        mail_out.queue_ticket_mail(ticket=ticket, body=body, now=now)
-        whatsapp_out.queue_followup(ticket=ticket, body=body, now=now)
+    notify.notify(
+        ticket=ticket,
+        event="reply.customer" if actor.is_customer else "reply.agent",
+        actor=actor,
+        now=now,
+        key=f"ev{event.id}",
+        context={"reply": {"author": actor.display_name, "body": body}},
+    )
     _auto_move(ticket=ticket, actor=actor, now=now)
     return reply
 
@@ -388,12 +401,12 @@ def _change(
     new: str,
     now: dt.datetime,
     data: dict[str, object] | None = None,
-) -> None:
+) -> TicketEvent:
     ticket.updated_at = now
     ticket.save(
         update_fields=[field, "updated_at"] if field != "priority" else ["priority", "priority_rank", "updated_at"]
     )
-    _record(ticket=ticket, actor=actor, kind=kind, now=now, from_value=old, to_value=new, data=data)
+    return _record(ticket=ticket, actor=actor, kind=kind, now=now, from_value=old, to_value=new, data=data)
 
 
 @transaction.atomic
@@ -495,7 +508,10 @@ def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -
         return ticket
     old = ticket.level
     ticket.level = level
-    _change(ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now)
+    event = _change(
+        ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now
+    )
+    notify.notify(ticket=ticket, event="level.changed", actor=actor, now=now, key=f"ev{event.id}")
     return ticket
 
 

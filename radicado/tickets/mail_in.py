@@ -31,10 +31,9 @@ from radicado.channels.rawstore import mark, read_raw, store_raw
 from radicado.customers.access import actor_for_contact
 from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer
-from radicado.sla.models import Clock, TargetKind
-from radicado.tickets import actions
+from radicado.tickets import actions, notify
 from radicado.tickets.attachments import AttachmentRejected, Upload, validate_uploads
-from radicado.tickets.mail_out import acknowledgement_text, auto_reply_allowed, queue_ticket_mail
+from radicado.tickets.mail_out import auto_reply_allowed
 from radicado.tickets.models import Channel, Ticket, TicketType
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import Workspace
@@ -183,7 +182,7 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
     )
     _index(ws_id, parsed, new, now)
     _note_skipped(new, skipped, now)
-    _acknowledge(new, now)
+    notify.announce_registration(ticket=new, actor=None, now=now)  # after _index: it threads
     return IngestResult(
         outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
     )
@@ -410,22 +409,7 @@ def _register(
         channel=Channel.EMAIL,
         uploads=uploads,
         now=now,
-    )
-
-
-def _acknowledge(ticket: Ticket, now: dt.datetime) -> None:
-    """Tell the sender the number and the first-response due time (an automatic reply)."""
-    due = (
-        Clock.objects.filter(ticket_id=ticket.id, kind=TargetKind.FIRST_RESPONSE)
-        .order_by("id")
-        .values_list("due_at", flat=True)
-        .first()
-    )
-    queue_ticket_mail(
-        ticket=ticket,
-        body=acknowledgement_text(ticket, due=due),
-        now=now,
-        automatic="auto-replied",
+        announce=False,
     )
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import formats
-from django.utils.translation import gettext as _
 
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.jobs import send_outbound
@@ -40,21 +37,37 @@ def auto_reply_allowed(*, mailbox: Mailbox, address: str, now: dt.datetime) -> b
 
 
 def queue_ticket_mail(
-    *, ticket: Ticket, body: str, now: dt.datetime, automatic: str | None = None, to: str | None = None
+    *,
+    ticket: Ticket,
+    body: str,
+    now: dt.datetime,
+    automatic: str | None = None,
+    to: str | None = None,
+    subject: str | None = None,
+    rate_limited: bool = False,
+    event: str = "",
+    idempotency_key: str | None = None,
 ) -> OutboundMail | None:
     """Queue a message about the ticket to its requester (or ``to``); send after commit.
 
-    Returns None when the workspace has no mailbox, the recipient has no address, or an
-    automatic message would exceed the sender's rate limit.
+    The subject always carries ``[REF]`` so that answers thread. Returns None when the
+    workspace has no mailbox, the recipient has no address, ``idempotency_key`` was
+    already used, or a ``rate_limited`` automatic answer would exceed the sender's limit.
     """
     mailbox = mailbox_of(ticket.workspace_id)
     recipient = (to or ticket.requester.email or "").lower()
     if mailbox is None or not recipient:
         return None
-    if automatic:
+    if idempotency_key and OutboundMail.objects.filter(idempotency_key=idempotency_key).exists():
+        return None
+    if rate_limited:
         if not auto_reply_allowed(mailbox=mailbox, address=recipient, now=now):
             return None
         AutoReply.objects.create(workspace_id=ticket.workspace_id, address=recipient, sent_at=now)
+    tag = f"[{ticket.reference}]"
+    subject = " ".join((subject or ticket.subject).split())
+    if tag not in subject:
+        subject = f"{tag} {subject}"
     in_reply_to, references = thread_headers(ticket)
     domain = mailbox.address.rpartition("@")[2]
     message_id = new_message_id(reference=ticket.reference, domain=domain)
@@ -62,7 +75,7 @@ def queue_ticket_mail(
         from_name=mailbox.display_name,
         from_address=mailbox.address,
         to=[recipient],
-        subject=f"[{ticket.reference}] {ticket.subject}",
+        subject=subject[:900],
         body=body,
         message_id=message_id,
         now=now,
@@ -82,19 +95,8 @@ def queue_ticket_mail(
         raw=raw,
         automatic=bool(automatic),
         now=now,
+        event=event,
+        idempotency_key=idempotency_key,
     )
     transaction.on_commit(partial(send_outbound, mail.id))
     return mail
-
-
-def acknowledgement_text(ticket: Ticket, *, due: dt.datetime | None) -> str:
-    lines = [
-        _("We registered your request %(ref)s: “%(subject)s”.") % {"ref": ticket.reference, "subject": ticket.subject}
-    ]
-    if due is not None:
-        when = formats.date_format(due.astimezone(ZoneInfo(ticket.workspace.timezone)), "DATETIME_FORMAT")
-        lines.append(_("We will answer at the latest on %(due)s.") % {"due": when})
-    lines.append(
-        _("To add information, reply to this message and keep %(ref)s in the subject.") % {"ref": ticket.reference}
-    )
-    return "\n\n".join(lines)

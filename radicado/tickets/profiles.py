@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from radicado.notifications.actions import RuleError, install_rules
 from radicado.sla.setup import install_sla_setup, validate_sla
 from radicado.tickets.terms import publish_terms
 from radicado.tickets.workflows import install_ticket_setup
@@ -85,3 +86,7 @@ def install_profile(*, workspace: Workspace, profile: dict[str, Any], now: dt.da
         )
     if "sla" in profile:
         install_sla_setup(workspace=workspace, spec=profile["sla"], now=now)
+    try:
+        install_rules(workspace=workspace, specs=profile.get("notifications"), now=now)
+    except RuleError as exc:
+        raise ProfileError(str(exc)) from exc

@@ -11,9 +11,10 @@ from django.db import transaction
 from radicado.customers.models import Customer, Standing
 from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
-from radicado.sla.models import Tier
+from radicado.sla.models import Clock, TargetKind, Tier
 from radicado.sla.queries import ClockView, clock_views
 from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix, tier_for
+from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Priority, Ticket
 
@@ -52,11 +53,15 @@ def check_tier_priority(*, customer: Customer, priority: Priority, on: dt.date) 
     check_priority(tier_of(customer=customer, on=on), priority.code)
 
 
+def _due_of(clock_id: int) -> dt.datetime | None:
+    return Clock.objects.filter(id=clock_id).values_list("due_at", flat=True).first()
+
+
 def record_firings(firings: list[clocks.Firing]) -> None:
     """Write a timeline event and a notification request for each firing (same transaction)."""
     for f in firings:
         kind = FIRING_KIND[f.event]
-        record_event(
+        event = record_event(
             workspace_id=f.workspace_id,
             ticket_id=f.ticket_id,
             actor=None,
@@ -73,6 +78,16 @@ def record_firings(firings: list[clocks.Firing]) -> None:
             payload={"target": f.kind, "level": f.level, "scheduled_at": f.scheduled_at.isoformat()},
             idempotency_key=f"sla:{f.clock_id}:{f.event}:{f.level}:{f.scheduled_at.isoformat()}",
             now=f.fired_at,
+        )
+        ticket = Ticket.objects.select_related(*notify.TICKET_RELATIONS).get(id=f.ticket_id)
+        notify.notify(
+            ticket=ticket,
+            event=f"sla.{f.event}",
+            actor=None,
+            now=f.fired_at,
+            key=f"ev{event.id}",
+            context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": _due_of(f.clock_id)}},
+            escalation=list(f.notify) or DEFAULT_AUDIENCE[f.event],
         )
 
 

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from radicado.tickets import notify
 from radicado.tickets.events import record_event
-from radicado.tickets.mail_out import queue_ticket_mail
 from radicado.tickets.models import EventKind, Survey, Ticket
 
 SCORES = range(1, 6)
@@ -35,11 +35,18 @@ def start_survey(*, ticket: Ticket, now: dt.datetime) -> str | None:
         return None
     token = secrets.token_urlsafe(24)
     Survey.objects.create(workspace_id=ticket.workspace_id, ticket=ticket, token_hash=_hash(token), sent_at=now)
-    record_event(workspace_id=ticket.workspace_id, ticket_id=ticket.id, actor=None, kind=EventKind.SURVEY_SENT, now=now)
-    body = _(
-        "Your request %(ref)s was resolved. How did we do? Answer in one minute, no sign-in needed:\n\n%(url)s"
-    ) % {"ref": ticket.reference, "url": survey_url(token)}
-    queue_ticket_mail(ticket=ticket, body=body, now=now, automatic="auto-generated")
+    event = record_event(
+        workspace_id=ticket.workspace_id, ticket_id=ticket.id, actor=None, kind=EventKind.SURVEY_SENT, now=now
+    )
+    # The link is the credential: it goes into the message only, never into the timeline.
+    notify.notify(
+        ticket=ticket,
+        event="survey.sent",
+        actor=None,
+        now=now,
+        key=f"ev{event.id}",
+        context={"survey_url": survey_url(token)},
+    )
     return token
 
 

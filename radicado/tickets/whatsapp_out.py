@@ -16,15 +16,25 @@ from radicado.tickets.models import Ticket
 log = logging.getLogger(__name__)
 
 
-def queue_followup(*, ticket: Ticket, body: str, now: dt.datetime) -> WhatsAppMessage | None:
-    """Tell the requester about an agent's answer by WhatsApp, if the workspace has a line.
+def queue_followup(
+    *,
+    ticket: Ticket,
+    body: str,
+    now: dt.datetime,
+    number: str | None = None,
+    event: str = "",
+    idempotency_key: str | None = None,
+) -> WhatsAppMessage | None:
+    """Tell the requester (or ``number``) about the ticket by WhatsApp, if the workspace has a line.
 
     Best effort (T7): any problem is logged and swallowed inside a savepoint, so the reply,
     its e-mail and the ticket never depend on WhatsApp.
     """
     account = WhatsAppAccount.objects.filter(workspace_id=ticket.workspace_id).first()
-    number = ticket.requester.phone_e164
+    number = number or ticket.requester.phone_e164
     if account is None or not number:
+        return None
+    if idempotency_key and WhatsAppMessage.objects.filter(idempotency_key=idempotency_key).exists():
         return None
     try:
         with transaction.atomic():
@@ -35,6 +45,8 @@ def queue_followup(*, ticket: Ticket, body: str, now: dt.datetime) -> WhatsAppMe
                 text=f"[{ticket.reference}] {body}"[:4000],
                 template_params=[ticket.reference, ticket.subject[:60]],
                 now=now,
+                event=event,
+                idempotency_key=idempotency_key,
             )
             if message is not None:
                 transaction.on_commit(partial(send_whatsapp, message.id))

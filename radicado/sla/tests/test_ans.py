@@ -269,8 +269,8 @@ def test_api_shows_clocks_with_remaining_business_minutes(i_desk: Desk) -> None:
     (c,) = body["clocks"]
     assert c["kind"] == "first_response" and c["state"] == "running" and body["ans_in_arrears"] is False
     assert dt.datetime.fromisoformat(c["due_at"]) == dt.datetime(2026, 11, 23, 16, 30, tzinfo=BOG)
-    # 10:00-12:00 and 14:00-16:30 of the I2 calendar (lunch closed) are left.
-    assert c["remaining_minutes"] == 270 and c["explanation"][-1].endswith("2026-11-23 16:30.")
+    # 10:00-12:30 and 14:00-16:30 of the I2 calendar (closed for lunch) are left.
+    assert c["remaining_minutes"] == 300 and c["explanation"][-1].endswith("2026-11-23 16:30.")
 
 
 def test_sla_specs_are_validated_before_anything_is_written() -> None:
