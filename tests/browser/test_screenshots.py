@@ -190,3 +190,24 @@ def test_console_screens_on_a_wide_screen(desk: dict[str, Ticket], people: Calla
     bob.go(f"/w/{ws}/console/t/{desk['printer'].number}/")
     expect(page.locator("#ticket-main .msg.note")).to_contain_text("KB5005565")
     _check_size(bob.shot("console-ticket"))
+
+
+def test_an_admin_rewords_a_notification_and_previews_it(live_cast: Cast, people: Callable[..., Person]) -> None:
+    alice = people("alice")
+    alice.sign_in("alice@example.com")
+    page = alice.page
+    page.get_by_role("link", name="Avisos").click()
+    expect(page.locator("#notification-rules")).to_contain_text("Respuesta pública de un agente")
+    page.locator("#notification-rules tr", has_text="Respuesta pública de un agente").filter(
+        has_text="Correo"
+    ).get_by_role("link", name="Editar").click()
+    page.locator("textarea[name=body_es]").fill(
+        "Hola {{ recipient.name }}:\n\n{{ reply.body }}\n\nSiga su solicitud en {{ ticket.url }}"
+    )
+    page.get_by_role("button", name="Vista previa").click()
+    expect(page.locator("#preview")).to_contain_text("Hola Laura Gómez:")
+    expect(page.locator("#preview")).to_contain_text("Ya restablecimos su acceso.")
+    _check_size(alice.shot("console-notification-rule", full_page=True))
+    page.get_by_role("button", name="Guardar").click()
+    expect(page.locator("#notification-rules")).to_be_visible()
+    alice.assert_clean()
