@@ -83,7 +83,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 
 from radicado.channels.actions import create_mailbox  # noqa: E402
 from radicado.channels.models import Mailbox, MessageIndex, OutboundMail, RawMessage  # noqa: E402
@@ -795,6 +795,80 @@ def stage_pass(mailbox: Mailbox, msgs: list[Msg]) -> dict[str, Any]:
     return {"messages": n, "wall_ms_per_msg": t.wall * 1000 / n, "cpu_ms_per_msg": t.cpu * 1000 / n, "stages": rows}
 
 
+def _parallel_worker(
+    i: int, seed: int, mailbox_id: int, mix: Mix, n: int, ready: Any, go: Any, results: Any
+) -> None:  # pragma: no cover (a child process)
+    """One ingest process of the parallel pass: its own connection, its own pre-built stream."""
+    connections.close_all()  # never use the parent's socket
+    try:
+        mailbox = Mailbox.objects.select_related("workspace").get(id=mailbox_id)
+        mix.rng = random.Random(seed)
+        mix.sent, mix.indexed = [], []
+        mix.learn()
+        msgs = mix.batch(n)
+        ready.put(i)
+        go.wait()
+        t = Timed()
+        ingest_timed(mailbox, msgs, t)
+        results.put((i, t.wall, t.cpu, t.log.n, t.log.seconds, [vars(r) for r in t.records], None))
+    except BaseException as exc:
+        results.put((i, 0.0, 0.0, 0, 0.0, [], f"{type(exc).__name__}: {exc}"))
+    finally:
+        connections.close_all()
+
+
+def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int) -> dict[str, Any]:
+    """``workers`` processes (fork) ingest ``total`` messages between them at once, into the same workspace.
+
+    Each builds its own stream (own seed; replies and bounces answer any acknowledgement so far) before
+    the start signal; the wall time runs from the signal until the last one has finished.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    per = [total // workers + (1 if k < total % workers else 0) for k in range(workers)]
+    connections.close_all()
+    procs = [
+        ctx.Process(
+            target=_parallel_worker,
+            args=(k, mix.seed * 31 + workers * 1000 + k, mailbox.id, mix, per[k], ready, go, results),
+        )
+        for k in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get()
+    load_before = load_avg()
+    t0 = time.perf_counter()
+    go.set()
+    got = [results.get() for _ in procs]
+    wall = time.perf_counter() - t0
+    for proc in procs:
+        proc.join()
+    errors = [g[6] for g in got if g[6]]
+    recs = [Record(**r) for g in got for r in g[5]]
+    ms = [r.ms for r in recs]
+    n = len(recs)
+    return {
+        "workers": workers,
+        "messages": n,
+        "wall_s": wall,
+        "msg_per_s": n / wall if wall else None,
+        "client_cpu_ms_per_msg": sum(g[2] for g in got) * 1000 / n if n else None,
+        "statements_per_msg": sum(g[3] for g in got) / n if n else None,
+        "p50_ms": pct(ms, 50),
+        "p95_ms": pct(ms, 95),
+        "p99_ms": pct(ms, 99),
+        "unexpected_outcomes": len(check(recs)),
+        "unexpected_examples": check(recs)[:10],
+        "errors": errors,
+        "load_avg_before": load_before,
+        "load_avg_after": load_avg(),
+    }
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -898,6 +972,12 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=None, help="folder of real-world .eml files (skipped if absent)")
     ap.add_argument("--profile", type=int, default=1000, help="messages profiled after the timed run (0: none)")
     ap.add_argument("--stages", type=int, default=1000, help="messages timed stage by stage at the end (0: none)")
+    ap.add_argument(
+        "--parallel",
+        default="",
+        help="extra pass: comma-separated worker counts (e.g. 2,4), each ingesting --parallel-messages in total",
+    )
+    ap.add_argument("--parallel-messages", type=int, default=2000)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
@@ -1015,6 +1095,19 @@ def main() -> None:
         result["stages"] = stage_pass(mailbox, msgs)
         mix.learn()
         print(f"[{label}] stages: {args.stages} messages, {result['stages']['wall_ms_per_msg']:.2f} ms/msg")
+
+    if args.parallel:
+        result["parallel"] = []
+        for workers in [int(w) for w in args.parallel.split(",") if w.strip()]:
+            mix.now += dt.timedelta(hours=2)
+            par = parallel_pass(mailbox, mix, workers, args.parallel_messages)
+            result["parallel"].append(par)
+            mix.learn()
+            print(
+                f"[{label}] parallel: {workers} processes, {par['messages']} messages in {par['wall_s']:.2f} s = "
+                f"{par['msg_per_s']:.0f} msg/s; p50 {par['p50_ms']:.2f} ms, p95 {par['p95_ms']:.2f} ms; "
+                f"unexpected outcomes: {par['unexpected_outcomes']}; errors: {par['errors'] or 'none'}"
+            )
 
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
     print(f"[{label}] written {args.out}")

@@ -68,6 +68,28 @@ def main(res: Path) -> None:
         "SQL time = time inside the database driver's execute, as a share of wall time (commits not included)."
     )
     w("")
+    parallel = [(r, par) for r in runs for par in r.get("parallel") or []]
+    if parallel:
+        w("## Several ingest processes at once (a structural option, not the headline)")
+        w("")
+        w(
+            "| database | processes | messages | wall s | **msg/s** | p50 ms | p95 ms | p99 ms | "
+            "client CPU ms/msg (all processes) | statements/msg | outcomes ok | errors |"
+        )
+        w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        for r, par in parallel:
+            w(
+                f"| {LABEL.get(r['db'], r['db'])} | {par['workers']} | {par['messages']:,} | {f(par['wall_s'], 2)} | "
+                f"**{f(par['msg_per_s'], 0)}** | {f(par['p50_ms'], 2)} | {f(par['p95_ms'], 2)} | "
+                f"{f(par['p99_ms'], 2)} | {f(par['client_cpu_ms_per_msg'], 2)} | {f(par['statements_per_msg'], 1)} | "
+                f"{par['messages'] - par['unexpected_outcomes']:,}/{par['messages']:,} | {'; '.join(par['errors']) or '–'} |"
+            )
+        w("")
+        w(
+            "Each process has its own connection and its own stream of the same mix, built before the start "
+            "signal; msg/s = all messages / wall time from the signal until the last process finished."
+        )
+        w("")
     if runs:
         w("## Per category")
         w("")

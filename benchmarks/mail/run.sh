@@ -12,7 +12,8 @@
 # port with its socket in $WORK; or a SQLite file) and a fresh data folder (raw messages,
 # attachments, the job queue), `migrate`, then one bench.py process: setup, warm-up, the
 # timed stream, the real-world corpus (../shared/corpora/email, if present), a cProfile
-# pass and a pass timed stage by stage. Then report.py writes $WORK/results/results.md and prints it. PostgreSQL is
+# pass, a pass timed stage by stage, and the parallel passes (PARALLEL processes ingesting
+# at once). Then report.py writes $WORK/results/results.md and prints it. PostgreSQL is
 # stopped on exit, also on failure or Ctrl-C. RADICADO_SMTP_URL is unset: nothing is sent.
 #
 # It measures a snapshot of the work tree (tracked and untracked files, copied to
@@ -39,6 +40,8 @@ MESSAGES=${MESSAGES:-5000}      # timed messages per database
 PROFILE=${PROFILE:-1000}        # messages profiled after the timed run (0: none)
 STAGES=${STAGES:-1000}          # then messages timed stage by stage (0: none)
 WARMUP=${WARMUP:-50}
+PARALLEL=${PARALLEL:-2,4}       # then the same stream from several processes at once (comma-separated counts; "" skips)
+PARALLEL_MESSAGES=${PARALLEL_MESSAGES:-$(( MESSAGES / 2 ))}   # messages per parallel pass, shared by its processes
 SEED=${SEED:-20261123}
 CORPUS=${CORPUS:-$(cd "$ROOT/.." && pwd)/shared/corpora/email}   # skipped if absent
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -131,7 +134,7 @@ mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.starts
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
                   "cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "commit": "$COMMIT",
                   "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "src": "$SRC", "messages": $MESSAGES,
-                  "warmup": $WARMUP, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
+                  "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
                   "packages": {p: version(p) for p in ["Django", "psycopg", "huey", "nh3"]}}))
 PYEOF
 cat "$RES/env.json"
@@ -154,7 +157,8 @@ for DB in $DBS; do
   wait_quiet
   log "[$DB] $MESSAGES messages (+$WARMUP warm-up, corpus, $PROFILE profiled, $STAGES by stage)"
   "$PY" benchmarks/mail/bench.py --messages "$MESSAGES" --warmup "$WARMUP" --seed "$SEED" \
-    --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
+    --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" \
+    --parallel "$PARALLEL" --parallel-messages "$PARALLEL_MESSAGES" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
     | tee "$LOGS/bench_$DB.log"
   if [ "$DB" = postgres ]; then psql_pg -c "DROP DATABASE IF EXISTS mailbench"; pg_stop; fi
 done
