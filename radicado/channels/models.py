@@ -197,8 +197,15 @@ class WhatsAppMessage(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="whatsapp_due"),
             models.Index(fields=["workspace", "number", "inbound", "created_at"], name="whatsapp_window"),
-            models.Index(fields=["workspace", "inbound", "created_at", "id"], name="whatsapp_newest"),
-            models.Index(fields=["workspace", "inbound", "status", "created_at", "id"], name="whatsapp_status_newest"),
+            # Partial on outgoing rows: SQLite cannot match an index column to Django's ``NOT inbound``.
+            models.Index(
+                fields=["workspace", "created_at", "id"], condition=models.Q(inbound=False), name="whatsapp_out_newest"
+            ),
+            models.Index(
+                fields=["workspace", "status", "created_at", "id"],
+                condition=models.Q(inbound=False),
+                name="whatsapp_out_status_newest",
+            ),
         ]
 
 

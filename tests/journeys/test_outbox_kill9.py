@@ -224,7 +224,7 @@ def test_kill_9_while_sending_loses_nothing(tmp_path: Path, record_property: Any
         "seconds": round(elapsed, 1),
         "seed": seed,
     }
-    print("outbox kill -9:", json.dumps(figures))
+    sys.stdout.write(f"outbox kill -9: {json.dumps(figures)}\n")  # shown with -s
     for name, value in figures.items():
         record_property(name, value)
 
