@@ -130,13 +130,11 @@ def allocate_ticket_number(*, workspace_id: int) -> int:
 
 def _next_number(workspace_id: int) -> int | None:
     """Increment and read the counter in one statement (UPDATE … RETURNING); None without a row."""
-    meta = TicketSequence._meta
-    table, qn = meta.db_table, connection.ops.quote_name
-    last = qn(meta.get_field("last_number").column)
-    key = qn(meta.get_field("workspace").column)
+    qn = connection.ops.quote_name
+    table, last, key = qn(TicketSequence._meta.db_table), qn("last_number"), qn("workspace_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {qn(table)} SET {last} = {last} + 1 WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
+            f"UPDATE {table} SET {last} = {last} + 1 WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
             [workspace_id],
         )
         row = cursor.fetchone()
