@@ -7,6 +7,7 @@ conditional UPDATE on the value read. Only the sender whose UPDATE matched (rowc
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,10 +38,13 @@ def lease(duration: dt.timedelta) -> Iterator[None]:
 def claim_due(qs: QuerySet[Any], *, now: dt.datetime, limit: int) -> Iterator[Model]:
     """Yield the due rows of ``qs`` (pending, ``next_attempt_at <= now``) that this caller claimed."""
     model = qs.model
-    held_until = now + _lease.get()
+    started = time.monotonic()
     for row_id, seen in (
         qs.filter(next_attempt_at__lte=now).order_by("next_attempt_at").values_list("id", "next_attempt_at")[:limit]
     ):
+        # The lease runs from this claim, not from the batch's start: a slow batch (relay
+        # timeouts) must not hand later rows out with a lease that has already run out.
+        held_until = now + _lease.get() + dt.timedelta(seconds=time.monotonic() - started)
         claimed = model.objects.filter(id=row_id, status="pending", next_attempt_at=seen).update(
             next_attempt_at=held_until, attempts=F("attempts") + 1
         )

@@ -41,7 +41,7 @@ from radicado.channels.models import OutboundMail, OutboundStatus
 from radicado.workspaces.actions import create_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-MESSAGES = 150
+MESSAGES = 300
 KILLS = 30
 LEASE_SECONDS = 1.0
 LOOP_SECONDS = 0.02
@@ -197,7 +197,7 @@ def test_kill_9_while_sending_loses_nothing(tmp_path: Path, record_property: Any
                 # dialogue, between the relay's 250 and the UPDATE, or while it starts the next one.
                 if not wait_until(lambda before=before: len(sink.received) > before, timeout=10):
                     break  # nothing left to send: this worker stays and drains
-                time.sleep(rng.uniform(0, 0.25))
+                time.sleep(rng.uniform(0, 0.08))
                 workers.kill()
                 kills += 1
             else:

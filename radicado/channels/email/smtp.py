@@ -6,6 +6,7 @@ only says whether a failure is worth retrying (``SmtpError.permanent``).
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl as ssl_module
 
@@ -68,7 +69,7 @@ def send_message(
         raise ValueError("ssl (implicit TLS) and starttls are mutually exclusive")
     if not rcpt_to:
         raise ValueError("no recipients")
-    context = ssl_context or ssl_module.create_default_context()
+    context = ssl_context or (_default_context() if ssl or starttls else None)
     try:
         client = (
             smtplib.SMTP_SSL(host, port, local_hostname=local_hostname, timeout=timeout, context=context)
@@ -101,10 +102,16 @@ def send_message(
         raise _refused(refused, accepted=[r for r in rcpt_to if r not in refused])
 
 
+@functools.cache
+def _default_context() -> ssl_module.SSLContext:
+    """The system trust store, loaded once per process (loading it costs tens of milliseconds)."""
+    return ssl_module.create_default_context()
+
+
 def _transaction(
     client: smtplib.SMTP,
     starttls: bool,
-    context: ssl_module.SSLContext,
+    context: ssl_module.SSLContext | None,
     username: str | None,
     password: str | None,
     mail_from: str,

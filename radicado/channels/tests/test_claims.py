@@ -37,8 +37,24 @@ def test_a_claim_holds_the_row_for_the_lease_asked_for() -> None:
     assert [row.id for row in claim_due(qs.filter(id=second.id), now=NOW, limit=10)] == [second.id]
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.next_attempt_at == NOW + dt.timedelta(seconds=1) and first.attempts == 1
-    assert second.next_attempt_at == NOW + LEASE
+    # The lease runs from the claim: the instant the sweep began plus the (tiny) time spent since.
+    assert NOW + dt.timedelta(seconds=1) <= first.next_attempt_at < NOW + dt.timedelta(seconds=2)
+    assert first.attempts == 1
+    assert NOW + LEASE <= second.next_attempt_at < NOW + LEASE + dt.timedelta(seconds=1)
     # held: nobody else claims it before the lease ends; afterwards the next sender does
     assert list(claim_due(qs, now=NOW + dt.timedelta(milliseconds=500), limit=10)) == []
-    assert [r.id for r in claim_due(qs, now=NOW + dt.timedelta(seconds=1), limit=10)] == [first.id]
+    assert [r.id for r in claim_due(qs, now=NOW + dt.timedelta(seconds=2), limit=10)] == [first.id]
+
+
+@pytest.mark.django_db
+def test_a_slow_batch_does_not_hand_out_rows_with_a_lease_already_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [pending_row(n) for n in (3, 4)]
+    clock = iter([100.0, 100.0, 190.0])  # the batch starts; row 1 is claimed at once; row 2 after 90 s of sending
+    monkeypatch.setattr("radicado.channels.claims.time.monotonic", lambda: next(clock))
+    qs = OutboundMail.objects.filter(id__in=[r.id for r in rows])
+    with lease(dt.timedelta(seconds=60)):
+        claimed = list(claim_due(qs, now=NOW, limit=10))
+    assert [r.id for r in claimed] == [r.id for r in rows]
+    held = dict(OutboundMail.objects.filter(id__in=[r.id for r in rows]).values_list("id", "next_attempt_at"))
+    assert held[rows[0].id] == NOW + dt.timedelta(seconds=60)
+    assert held[rows[1].id] == NOW + dt.timedelta(seconds=150)  # 90 s into the batch, held 60 s from then
