@@ -34,6 +34,7 @@ class Firing:
     fired_at: dt.datetime
     level: str = ""
     notify: Sequence[str] = field(default_factory=tuple)
+    due_at: dt.datetime | None = None  # the clock's deadline, for the people told about it
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,18 @@ def _due_firings(clock: Clock, now: dt.datetime) -> list[Firing]:
 
     def fire(event: str, at: dt.datetime, level: str = "", notify: Sequence[str] = ()) -> None:
         fired.append(
-            Firing(clock.workspace_id, clock.ticket_id, clock.id, clock.kind, event, at, now, level, tuple(notify))
+            Firing(
+                clock.workspace_id,
+                clock.ticket_id,
+                clock.id,
+                clock.kind,
+                event,
+                at,
+                now,
+                level,
+                tuple(notify),
+                clock.due_at,
+            )
         )
 
     if clock.warn_at and clock.warned_at is None and clock.breached_at is None and clock.warn_at <= now:

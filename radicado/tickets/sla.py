@@ -11,7 +11,7 @@ from django.db import transaction
 from radicado.customers.models import Customer, Standing
 from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
-from radicado.sla.models import Clock, TargetKind, Tier
+from radicado.sla.models import TargetKind, Tier
 from radicado.sla.queries import ClockView, clock_views
 from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix, tier_for
 from radicado.tickets import notify
@@ -53,10 +53,6 @@ def check_tier_priority(*, customer: Customer, priority: Priority, on: dt.date) 
     check_priority(tier_of(customer=customer, on=on), priority.code)
 
 
-def _due_of(clock_id: int) -> dt.datetime | None:
-    return Clock.objects.filter(id=clock_id).values_list("due_at", flat=True).first()
-
-
 def record_firings(firings: list[clocks.Firing]) -> None:
     """Write a timeline event and a notification request for each firing (same transaction)."""
     for f in firings:
@@ -86,7 +82,7 @@ def record_firings(firings: list[clocks.Firing]) -> None:
             actor=None,
             now=f.fired_at,
             key=f"ev{event.id}",
-            context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": _due_of(f.clock_id)}},
+            context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": f.due_at}},
             escalation=list(f.notify) or DEFAULT_AUDIENCE[f.event],
         )
 
