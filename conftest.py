@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +175,40 @@ def _fast_password_hashing() -> Any:
 def cast(db: Any, settings: Any, tmp_path: Path) -> Cast:
     use_tmp_storage(settings, tmp_path)
     return build_cast()
+
+
+# --- child processes that share the test's database ------------------------------------
+
+
+def database_url() -> str:
+    """The test database (either backend) as a RADICADO_DATABASE_URL, for child processes."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(str(s.get("USER") or ""), safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(str(s["PASSWORD"]), safe="")
+    host = quote(str(s.get("HOST") or "localhost"), safe="")
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(str(s['NAME']), safe='')}"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()
+
+
+def message_id_of(raw: bytes) -> str:
+    from email.parser import BytesParser
+    from email.policy import default as default_policy
+
+    return str(BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)["Message-ID"])

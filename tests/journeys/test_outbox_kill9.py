@@ -26,16 +26,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from email.parser import BytesParser
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from conftest import database_url, message_id_of, wait_until
 from radicado.channels.email.tests.servers import SmtpSink
 from radicado.channels.models import OutboundMail, OutboundStatus
 from radicado.workspaces.actions import create_workspace
@@ -75,23 +73,6 @@ for line in sys.stdin:
     else:
         break
 """
-
-
-def database_url() -> str:
-    """The test database (both backends), for the worker: the same rows the test sees."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = quote(str(s.get("USER") or ""), safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(str(s["PASSWORD"]), safe="")
-    host = quote(str(s.get("HOST") or "localhost"), safe="")
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(str(s['NAME']), safe='')}"
-
-
-def message_id_of(raw: bytes) -> str:
-    return str(BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)["Message-ID"])
 
 
 def queue_notifications(n: int) -> list[str]:
@@ -164,15 +145,6 @@ class Workers:
             self._log.close()
 
 
-def wait_until(condition: Any, timeout: float, every: float = 0.005) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_kill_9_while_sending_loses_nothing(tmp_path: Path, record_property: Any) -> None:
     seed = int(os.environ.get("OUTBOX_KILL9_SEED") or random.SystemRandom().randrange(2**32))
@@ -195,7 +167,7 @@ def test_kill_9_while_sending_loses_nothing(tmp_path: Path, record_property: Any
                 workers.start()
                 # Kill at a random moment once this worker is sending: during a claim, in the SMTP
                 # dialogue, between the relay's 250 and the UPDATE, or while it starts the next one.
-                if not wait_until(lambda before=before: len(sink.received) > before, timeout=10):
+                if not wait_until(lambda before=before: len(sink.received) > before, timeout=10, every=0.005):
                     break  # nothing left to send: this worker stays and drains
                 time.sleep(rng.uniform(0, 0.08))
                 workers.kill()

@@ -34,12 +34,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from email.parser import BytesParser
-from email.policy import default as default_policy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
 import pytest
 import redis
@@ -48,6 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from huey import RedisHuey
 
+from conftest import database_url, message_id_of, wait_until
 from radicado.channels.email.tests.servers import SmtpSink, free_port
 from radicado.channels.models import OutboundMail, OutboundStatus
 from radicado.channels.outbox import queue_mail
@@ -79,28 +77,6 @@ for mail_id in ids:
         send_outbound(mail_id)
 print(len(ids) * copies, flush=True)
 """
-
-
-def database_url() -> str:
-    """The test database (both backends), for the child processes: the same rows the test sees."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = quote(str(s.get("USER") or ""), safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(str(s["PASSWORD"]), safe="")
-    host = quote(str(s.get("HOST") or "localhost"), safe="")
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{quote(str(s['NAME']), safe='')}"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
 
 
 def stop(process: subprocess.Popen[Any], sig: int | None, timeout: float = 15) -> int:
@@ -181,10 +157,6 @@ def queue_mails(n: int) -> dict[int, str]:
             )
             queued[mail.id] = mid
     return queued
-
-
-def message_id_of(raw: bytes) -> str:
-    return str(BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)["Message-ID"])
 
 
 @pytest.mark.django_db(transaction=True)
