@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, Value
+from django.db import connection, transaction
+from django.db.models import BooleanField, Value
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from radicado.channels.email.compose import compose, new_message_id
@@ -36,7 +37,6 @@ from radicado.tickets.attachments import AttachmentRejected, Upload, validate_up
 from radicado.tickets.mail_out import auto_reply_allowed
 from radicado.tickets.models import Channel, Ticket, TicketType
 from radicado.workspaces.access import Actor
-from radicado.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
 EMPTY_BODY = "(mensaje sin texto)"
@@ -191,12 +191,19 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
 def _first_lookups(ws_id: int, message_id: str, sender: str) -> tuple[Contact | None, bool, bool]:
     """The sender's contact, whether the Message-ID was already seen, whether the sender is one of our mailboxes.
 
-    One statement when the sender is a contact (the two checks ride on it), two otherwise.
+    One statement when the sender is a contact (the two checks ride on it), two otherwise. The checks
+    are written as SQL: as ORM ``Exists`` they cost more Python than the statements they save.
     """
-    seen = (
-        Exists(MessageIndex.objects.filter(workspace_id=ws_id, message_id=message_id)) if message_id else Value(False)
+    qn = connection.ops.quote_name
+    seen_sql = (
+        f"EXISTS (SELECT 1 FROM {qn(MessageIndex._meta.db_table)} "  # noqa: S608 (names from the models)
+        f"WHERE {qn('workspace_id')} = %s AND {qn('message_id')} = %s)"
     )
-    ours = Exists(Mailbox.objects.filter(address__iexact=sender)) if sender else Value(False)
+    # As the ORM's address__iexact on both databases (UPPER on PostgreSQL, ASCII case folding on SQLite).
+    ours_sql = f"EXISTS (SELECT 1 FROM {qn(Mailbox._meta.db_table)} WHERE UPPER({qn('address')}) = UPPER(%s))"  # noqa: S608
+    # Values are bound parameters; the SQL text holds only quoted table and column names.
+    seen = RawSQL(seen_sql, (ws_id, message_id), BooleanField()) if message_id else Value(False)  # noqa: S611
+    ours = RawSQL(ours_sql, (sender,), BooleanField()) if sender else Value(False)  # noqa: S611
     if sender:
         contact = (
             Contact.objects.filter(workspace_id=ws_id, email=sender)
@@ -208,8 +215,13 @@ def _first_lookups(ws_id: int, message_id: str, sender: str) -> tuple[Contact | 
             return contact, bool(getattr(contact, "seen_message_id")), bool(getattr(contact, "from_our_address"))  # noqa: B009
     elif not message_id:
         return None, False, False
-    flags = Workspace.objects.filter(id=ws_id).annotate(seen=seen, ours=ours).values_list("seen", "ours").first()
-    return None, bool(flags and flags[0]), bool(flags and flags[1])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {seen_sql if message_id else '0'}, {ours_sql if sender else '0'}",
+            [*((ws_id, message_id) if message_id else ()), *((sender,) if sender else ())],
+        )
+        row = cursor.fetchone()
+    return None, bool(row and row[0]), bool(row and row[1])
 
 
 SUBJECT_TAG = re.compile(r"\[(?:#|([A-Z][A-Z0-9]{0,9})-)0*(\d{1,12})\]")
