@@ -14,10 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from radicado.businesstime import Calendar
+from radicado.businesstime import Calendar, NoOpenTimeError
 from radicado.businesstime.tests.reference import WEEKDAY_KEYS, ReferenceCalendar
 
 ZONES = (
@@ -150,12 +151,18 @@ def test_add_matches_reference(scenario: tuple[dict[str, Any], int, int], data: 
     paused = data.draw(pauses(low, high), label="pauses")
 
     expected = reference.add(start, amount, high, paused)
-    got = calendar.add(
-        _aware(start),
-        amount / 60,
-        "minutes",
-        pauses=[(_aware(a), _aware(b)) for a, b in paused],
-    )
+    try:
+        got = calendar.add(
+            _aware(start),
+            amount / 60,
+            "minutes",
+            pauses=[(_aware(a), _aware(b)) for a, b in paused],
+        )
+    except NoOpenTimeError:
+        # A calendar that never opens again (no weekly hours, only a few open dates already
+        # past) has no deadline: the reference found none in its window either.
+        assert expected is None
+        return
     assert got.tzinfo == calendar.zone
     if expected is None:
         assert _seconds(got) >= high
@@ -209,3 +216,15 @@ def test_business_days_match_reference(scenario: tuple[dict[str, Any], int, int]
 
     got = calendar.add(_aware(start), days, "days")
     assert _seconds(got) == reference.add_business_days(start, days)
+
+
+def test_a_calendar_that_never_opens_has_no_deadline_but_zero_is_now() -> None:
+    """The case Hypothesis found: no weekly hours, no open dates."""
+    spec: dict[str, Any] = {"timezone": "UTC", "week": {}, "holidays": None, "closed_dates": [], "open_dates": {}}
+    calendar, reference = Calendar.from_json(spec), ReferenceCalendar(spec)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    low = _seconds(start)
+    assert reference.add(low, 300, low + 7 * 86_400, []) is None
+    with pytest.raises(NoOpenTimeError):
+        calendar.add(start, 5, "minutes")
+    assert calendar.add(start, 0, "minutes") == start
