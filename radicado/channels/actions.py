@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 
-from radicado.channels.jobs import send_outbound, send_whatsapp
+from radicado.channels.jobs import send_after_commit, send_outbound, send_whatsapp
 from radicado.channels.models import Mailbox, OutboundMail, OutboundStatus, UnknownSenderPolicy, WhatsAppMessage
 from radicado.channels.queries import EMAIL, RETRYABLE, WHATSAPP
 from radicado.workspaces.actions import audit
@@ -78,4 +77,4 @@ def retry_outbound(*, workspace: Workspace, actor: User | None, channel: str, ro
         now=now,
         data={"status": before["status"], "attempts": before["attempts"], "last_error": before["last_error"][:500]},
     )
-    transaction.on_commit(partial(job, row_id))
+    send_after_commit(job, row_id)

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
 from radicado.channels import whatsapp_outbox
 from radicado.channels.outbox import send_due
+
+log = logging.getLogger(__name__)
+
+
+def send_after_commit(job: Callable[[int], object], row_id: int) -> None:
+    """Enqueue ``job(row_id)`` once the current transaction commits, and never fail the caller.
+
+    The row is the promise and it is already committed: if the nudge cannot be queued (the queue
+    is locked, the disk is full), the periodic sweep sends the row, and the caller must not see
+    an error for work that is done (an e-mail intake would otherwise quarantine a message whose
+    request exists, and reprocessing it would register the request twice).
+    """
+
+    def nudge() -> None:
+        try:
+            job(row_id)
+        except Exception:  # logged, not raised: the sweep delivers the row
+            log.exception("could not enqueue %s for row %s; the periodic sweep will send it", job, row_id)
+
+    transaction.on_commit(nudge)
 
 
 @db_task(retries=0)

@@ -15,7 +15,6 @@ import hmac
 import logging
 import re
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
-from radicado.channels.jobs import send_outbound
+from radicado.channels.jobs import send_after_commit, send_outbound
 from radicado.channels.models import AutoReply, Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
 from radicado.channels.outbox import queue_mail
 from radicado.channels.rawstore import mark, read_raw, store_raw
@@ -392,7 +391,7 @@ def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -
         automatic=True,
         now=now,
     )
-    transaction.on_commit(partial(send_outbound, mail.id))
+    send_after_commit(send_outbound, mail.id)
 
 
 def _register(

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
-
-from django.db import transaction
 
 from radicado.channels.email.compose import compose, new_message_id
-from radicado.channels.jobs import send_outbound
+from radicado.channels.jobs import send_after_commit, send_outbound
 from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail
 from radicado.channels.outbox import queue_mail
 from radicado.tickets.models import Ticket
@@ -98,5 +95,5 @@ def queue_ticket_mail(
         event=event,
         idempotency_key=idempotency_key,
     )
-    transaction.on_commit(partial(send_outbound, mail.id))
+    send_after_commit(send_outbound, mail.id)
     return mail

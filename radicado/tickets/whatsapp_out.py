@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import partial
 
 from django.db import transaction
 
-from radicado.channels.jobs import send_whatsapp
+from radicado.channels.jobs import send_after_commit, send_whatsapp
 from radicado.channels.models import WhatsAppAccount, WhatsAppMessage
 from radicado.channels.whatsapp_outbox import queue_whatsapp
 from radicado.tickets.models import Ticket
@@ -49,7 +48,7 @@ def queue_followup(
                 idempotency_key=idempotency_key,
             )
             if message is not None:
-                transaction.on_commit(partial(send_whatsapp, message.id))
+                send_after_commit(send_whatsapp, message.id)
             return message
     except Exception:  # best effort by design: never break the reply
         log.exception("WhatsApp follow-up for %s not queued", ticket.reference)

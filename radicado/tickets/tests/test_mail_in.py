@@ -266,3 +266,25 @@ def test_admins_review_quarantined_mail_and_agents_cannot(mailbox: Mailbox, cast
     alice.post("/w/andes/console/correo/", {"raw": str(result.raw_id)})
     assert RawMessage.objects.get(id=result.raw_id).outcome == "created"
     assert cast.client("frank").post("/w/andes/console/correo/", {"raw": str(result.raw_id)}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_that_cannot_be_queued_neither_undoes_nor_quarantines_the_request(
+    settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import build_cast, use_tmp_storage
+
+    use_tmp_storage(settings, tmp_path)
+    cast = build_cast()
+    box = create_mailbox(workspace=cast.ws_a, address="soporte@andes.example.com", display_name="Soporte", now=NOW)
+
+    def queue_is_broken(mail_id: int) -> None:
+        raise OSError("database is locked")  # the job queue, after the ticket has committed
+
+    monkeypatch.setattr("radicado.tickets.mail_out.send_outbound", queue_is_broken)
+    result = ingest_email(mailbox=box, raw=mail(subject="La VPN no conecta"), source="imap", now=LATER)
+    assert result.outcome == "created"
+    assert RawMessage.objects.get(subject="La VPN no conecta").status == "processed"
+    ticket = Ticket.objects.get(workspace=cast.ws_a, subject="La VPN no conecta")
+    # The receipt waits in the outbox: the periodic sweep sends what a lost nudge did not.
+    assert OutboundMail.objects.get(ticket=ticket).status == "pending"
