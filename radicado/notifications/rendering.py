@@ -7,10 +7,11 @@ strings — never a model, so no template can walk into the database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.utils.translation import gettext as _
 
 ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=False, string_if_invalid="")
@@ -53,6 +54,12 @@ def check(source: str) -> None:
         raise TemplateInvalid(_("The template has a {{ or {% that is never closed."))
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """Compiling costs far more than rendering; a template's text is its own cache key."""
+    return ENGINE.from_string(source)
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render ``source`` with ``context`` (plain text: nothing is HTML-escaped)."""
-    return ENGINE.from_string(source).render(Context(dict(context), autoescape=False)).strip()
+    return _compiled(source).render(Context(dict(context), autoescape=False)).strip()
