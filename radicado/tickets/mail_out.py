@@ -44,6 +44,7 @@ def queue_ticket_mail(
     rate_limited: bool = False,
     event: str = "",
     idempotency_key: str | None = None,
+    mailbox: Mailbox | None = None,
 ) -> OutboundMail | None:
     """Queue a message about the ticket to its requester (or ``to``); send after commit.
 
@@ -51,7 +52,7 @@ def queue_ticket_mail(
     workspace has no mailbox, the recipient has no address, ``idempotency_key`` was
     already used, or a ``rate_limited`` automatic answer would exceed the sender's limit.
     """
-    mailbox = mailbox_of(ticket.workspace_id)
+    mailbox = mailbox or mailbox_of(ticket.workspace_id)
     recipient = (to or ticket.requester.email or "").lower()
     if mailbox is None or not recipient:
         return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -53,8 +55,12 @@ def check_tier_priority(*, customer: Customer, priority: Priority, on: dt.date) 
     check_priority(tier_of(customer=customer, on=on), priority.code)
 
 
-def record_firings(firings: list[clocks.Firing]) -> None:
-    """Write a timeline event and a notification request for each firing (same transaction)."""
+def record_firings(firings: list[clocks.Firing], memo: dict[Any, Any] | None = None) -> None:
+    """Write a timeline event and a notification request for each firing (same transaction).
+
+    ``memo`` keeps the rules, the mailbox and the workflow states, priorities and types read by
+    earlier firings of the same sweep.
+    """
     for f in firings:
         kind = FIRING_KIND[f.event]
         event = record_event(
@@ -75,7 +81,13 @@ def record_firings(firings: list[clocks.Firing]) -> None:
             idempotency_key=f"sla:{f.clock_id}:{f.event}:{f.level}:{f.scheduled_at.isoformat()}",
             now=f.fired_at,
         )
-        ticket = Ticket.objects.select_related(*notify.TICKET_RELATIONS).get(id=f.ticket_id)
+        memo = {} if memo is None else memo
+        rules, _ = notify.deliverable_rules(workspace_id=f.workspace_id, event=f"sla.{f.event}", memo=memo)
+        if not rules:
+            continue  # nobody to tell: the ticket need not even be read
+        ticket = notify.with_configuration(
+            Ticket.objects.select_related(*notify.TICKET_RELATIONS).get(id=f.ticket_id), memo
+        )
         notify.notify(
             ticket=ticket,
             event=f"sla.{f.event}",
@@ -84,12 +96,14 @@ def record_firings(firings: list[clocks.Firing]) -> None:
             key=f"ev{event.id}",
             context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": f.due_at}},
             escalation=list(f.notify) or DEFAULT_AUDIENCE[f.event],
+            memo=memo,
         )
 
 
 def sweep_clocks(*, now: dt.datetime, limit: int = 500) -> int:
     """Fire every due clock event; safe to run in several processes at once."""
-    return clocks.sweep(now=now, record=record_firings, limit=limit)
+    memo: dict[Any, Any] = {}  # rules, mailbox and configuration rows, for this sweep only
+    return clocks.sweep(now=now, record=partial(record_firings, memo=memo), limit=limit)
 
 
 @transaction.atomic
