@@ -91,36 +91,11 @@ export RADICADO_LOG_LEVEL=WARNING
 unset RADICADO_SMTP_URL RADICADO_SMTP_URL_FILE RADICADO_REDIS_URL RADICADO_JOBS_IMMEDIATE
 
 # --- PostgreSQL ------------------------------------------------------------------
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-PG_UP=0
-pg_start() {
-  mkdir -p "$WORK/pg" "$WORK/pgsock"; touch "$LOGS/pg.log"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/pg" "$WORK/pgsock" "$LOGS/pg.log"; fi
-  chmod 700 "$WORK/pg"
-  as_pg "$PGBIN/initdb" -D "$WORK/pg" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 > "$LOGS/initdb.log" 2>&1
-  # shared_buffers as the web and sla benchmarks' clusters; everything else, fsync and
-  # synchronous_commit included, is PostgreSQL's default: every commit pays a WAL flush.
-  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$LOGS/pg.log" -w start \
-    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c shared_buffers=256MB $PG_EXTRA" > /dev/null
-  PG_UP=1
-}
-pg_stop() {
-  if [ "$PG_UP" = 1 ] && [ -f "$WORK/pg/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop > /dev/null || true
-  fi
-  PG_UP=0
-}
-psql_pg() { "$PGBIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres "$@"; }
-wait_quiet() {
-  [ -n "$QUIET_LOAD" ] || return 0
-  local deadline=$(( $(date +%s) + QUIET_WAIT )) l
-  while :; do
-    l=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v l="$l" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }'; then echo "load average $l"; return 0; fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "load average $l is still above $QUIET_LOAD; measuring anyway"; return 0; fi
-    sleep 5
-  done
-}
+# shellcheck source=../postgres.sh
+. "$HERE/../postgres.sh"
+# shared_buffers as the web and sla benchmarks' clusters; everything else, fsync and
+# synchronous_commit included, is PostgreSQL's default: every commit pays a WAL flush.
+pg_up() { pg_start -c shared_buffers=256MB $PG_EXTRA; }
 trap pg_stop EXIT
 trap 'exit 130' INT TERM
 
@@ -143,7 +118,7 @@ T0=$(date +%s)
 for DB in $DBS; do
   case "$DB" in
     postgres)
-      log "[postgres] cluster on 127.0.0.1:$PGPORT"; pg_start
+      log "[postgres] cluster on 127.0.0.1:$PGPORT"; pg_up
       psql_pg -c "CREATE DATABASE mailbench"
       export RADICADO_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/mailbench" ;;
     sqlite)

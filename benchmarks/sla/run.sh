@@ -84,38 +84,12 @@ export RADICADO_DEBUG=0
 export RADICADO_LOG_LEVEL=WARNING
 
 # --- PostgreSQL ------------------------------------------------------------------
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-PG_UP=0
-pg_start() {
-  mkdir -p "$WORK/pg" "$WORK/pgsock"; touch "$LOGS/pg.log"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/pg" "$WORK/pgsock" "$LOGS/pg.log"; fi
-  chmod 700 "$WORK/pg"
-  as_pg "$PGBIN/initdb" -D "$WORK/pg" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 > "$LOGS/initdb.log" 2>&1
-  # shared_buffers as the web benchmark's cluster; a larger max_wal_size so that the bulk load
-  # does not checkpoint every few seconds (bench.py checkpoints before each timed sweep).
-  # Everything else, fsync and synchronous_commit included, is PostgreSQL's default.
-  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$LOGS/pg.log" -w start \
-    -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c shared_buffers=256MB -c max_wal_size=4GB" \
-    > /dev/null
-  PG_UP=1
-}
-pg_stop() {
-  if [ "$PG_UP" = 1 ] && [ -f "$WORK/pg/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop > /dev/null || true
-  fi
-  PG_UP=0
-}
-psql_pg() { "$PGBIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres "$@"; }
-wait_quiet() {
-  [ -n "$QUIET_LOAD" ] || return 0
-  local deadline=$(( $(date +%s) + QUIET_WAIT )) l
-  while :; do
-    l=$(cut -d' ' -f1 /proc/loadavg)
-    if awk -v l="$l" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }'; then echo "load average $l"; return 0; fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "load average $l is still above $QUIET_LOAD; measuring anyway"; return 0; fi
-    sleep 5
-  done
-}
+# shellcheck source=../postgres.sh
+. "$HERE/../postgres.sh"
+# shared_buffers as the web benchmark's cluster; a larger max_wal_size so that the bulk load
+# does not checkpoint every few seconds (bench.py checkpoints before each timed sweep).
+# Everything else, fsync and synchronous_commit included, is PostgreSQL's default.
+pg_up() { pg_start -c shared_buffers=256MB -c max_wal_size=4GB; }
 trap pg_stop EXIT
 trap 'exit 130' INT TERM
 
@@ -141,7 +115,7 @@ db_url() {
 T0=$(date +%s)
 for DB in $DBS; do
   case "$DB" in
-    postgres) log "[postgres] cluster on 127.0.0.1:$PGPORT"; pg_start ;;
+    postgres) log "[postgres] cluster on 127.0.0.1:$PGPORT"; pg_up ;;
     sqlite) ;;
     *) echo "unknown database $DB (postgres or sqlite)" >&2; exit 2 ;;
   esac
