@@ -17,28 +17,6 @@ from radicado.notifications.queries import rule_of, rules_of
 from radicado.notifications.rendering import SAMPLE_CONTEXT, TemplateInvalid, check
 from radicado.web.helpers import ActorRequest, now, with_actor
 
-# The variables a template may use (shown next to the editor).
-VARIABLES = [
-    "ticket.reference",
-    "ticket.subject",
-    "ticket.status",
-    "ticket.priority",
-    "ticket.type",
-    "ticket.customer",
-    "ticket.level",
-    "ticket.url",
-    "requester.name",
-    "recipient.name",
-    "reply.author",
-    "reply.body",
-    "due",
-    "survey_url",
-    "sla.target",
-    "sla.level",
-    "sla.due",
-    "workspace.name",
-]
-
 
 def _admin(request: ActorRequest) -> None:
     if not request.actor.is_admin:
@@ -132,7 +110,7 @@ def rule_edit(request: ActorRequest, rule_id: int | None = None) -> HttpResponse
         "events": NotificationEvent.choices,
         "audiences": Audience.choices,
         "channels": NotificationChannel.choices,
-        "variables": VARIABLES,
+        "variables": rendering.variables(),
         "language": translation.get_language(),
     }
     return render(request, "console/notification_rule.html", context, status=status)

@@ -38,6 +38,14 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+def variables(context: dict[str, Any] = SAMPLE_CONTEXT, prefix: str = "") -> list[str]:
+    """The dotted names a template may use, e.g. ``ticket.reference`` (from the sample context)."""
+    names: list[str] = []
+    for key, value in context.items():
+        names += variables(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+    return names
+
+
 class TemplateInvalid(ValueError):
     """The template cannot be compiled; the message is for the admin who wrote it."""
 

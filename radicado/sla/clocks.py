@@ -7,7 +7,6 @@ inside the ticket's transaction, so a clock never disagrees with its ticket.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -110,21 +109,13 @@ def _new_clock(facts: TicketFacts, kind: str, target: Target, tier: Tier | None)
     return clock
 
 
-class _Unset(enum.Enum):
-    TOKEN = enum.auto()
-
-
-def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | _Unset | None = _Unset.TOKEN) -> StartResult:
+def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | None) -> StartResult:
     """Create a new ticket's clocks from the matching targets; none while the customer is in arrears (T10).
 
-    ``tier``, when the caller has already read it for the same customer and day, saves reading it again.
+    ``tier`` is the customer's tier on the ticket's day (``tier_for``), which the caller has already read.
     Each clock is written once, already in the state the ticket's first category gives it: a new
     ticket has no other clocks to pause, meet or reopen.
     """
-    if isinstance(tier, _Unset):
-        tier = tier_for(
-            workspace_id=facts.workspace_id, contract_value=facts.contract_value, on=facts.created_at.date()
-        )
     if facts.in_arrears:
         return StartResult(tier=tier, clocks=[], no_ans_reason="in_arrears")
     clocks = []

@@ -133,9 +133,11 @@ def recipients_for(ticket: Ticket, audience: str, escalation: Sequence[str] = ()
 
 
 def _url(ticket: Ticket, *, staff: bool) -> str:
-    name, ws = ("console:ticket", "ws") if staff else ("portal:request", "ws")
     try:
-        path = reverse(name, kwargs={ws: ticket.workspace.slug, "number": ticket.number})
+        path = reverse(
+            "console:ticket" if staff else "portal:request",
+            kwargs={"ws": ticket.workspace.slug, "number": ticket.number},
+        )
     except NoReverseMatch:  # pragma: no cover - URLs are configured in every deployment
         return ""
     return settings.PUBLIC_URL.rstrip("/") + path

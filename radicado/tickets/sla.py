@@ -61,6 +61,7 @@ def record_firings(firings: list[clocks.Firing], memo: dict[Any, Any] | None = N
     ``memo`` keeps the rules, the mailbox and the workflow states, priorities and types read by
     earlier firings of the same sweep.
     """
+    memo = {} if memo is None else memo
     for f in firings:
         kind = FIRING_KIND[f.event]
         event = record_event(
@@ -81,7 +82,6 @@ def record_firings(firings: list[clocks.Firing], memo: dict[Any, Any] | None = N
             idempotency_key=f"sla:{f.clock_id}:{f.event}:{f.level}:{f.scheduled_at.isoformat()}",
             now=f.fired_at,
         )
-        memo = {} if memo is None else memo
         rules, _ = notify.deliverable_rules(workspace_id=f.workspace_id, event=f"sla.{f.event}", memo=memo)
         if not rules:
             continue  # nobody to tell: the ticket need not even be read
