@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
@@ -15,8 +16,10 @@ from radicado.channels.outbox import send_due
 log = logging.getLogger(__name__)
 
 
-def send_after_commit(job: Callable[[int], object], row_id: int) -> None:
-    """Enqueue ``job(row_id)`` once the current transaction commits, and never fail the caller.
+def send_after_commit(job: Callable[[int], object], row: Model | int) -> None:
+    """Enqueue ``job(row.id)`` once the current transaction commits, and never fail the caller.
+
+    ``row`` may be a row a unit of work has yet to write: its id is read at commit.
 
     The row is the promise and it is already committed: if the nudge cannot be queued (the queue
     is locked, the disk is full), the periodic sweep sends the row, and the caller must not see
@@ -25,6 +28,7 @@ def send_after_commit(job: Callable[[int], object], row_id: int) -> None:
     """
 
     def nudge() -> None:
+        row_id = row if isinstance(row, int) else row.pk
         try:
             job(row_id)
         except Exception:  # logged, not raised: the sweep delivers the row

@@ -16,6 +16,7 @@ from django.conf import settings
 from radicado.channels.claims import backoff, claim_due
 from radicado.channels.email.smtp import SmtpError, send_message
 from radicado.channels.models import OutboundMail, OutboundStatus
+from radicado.unit_of_work import insert
 
 MAX_ATTEMPTS = 8
 
@@ -60,19 +61,24 @@ def queue_mail(
     event: str = "",
     idempotency_key: str | None = None,
 ) -> OutboundMail:
-    """Record a message to send (call inside the transaction that decided to send it)."""
-    return OutboundMail.objects.create(
-        event=event,
-        idempotency_key=idempotency_key,
-        workspace_id=workspace_id,
-        ticket_id=ticket_id,
-        message_id=message_id,
-        mail_from=mail_from,
-        rcpt_to=rcpt_to,
-        raw=raw,
-        automatic=automatic,
-        created_at=now,
-        next_attempt_at=now,
+    """Record a message to send (call inside the transaction that decided to send it).
+
+    In a unit of work the row is written at its end: its id is None until then.
+    """
+    return insert(
+        OutboundMail(
+            event=event,
+            idempotency_key=idempotency_key,
+            workspace_id=workspace_id,
+            ticket_id=ticket_id,
+            message_id=message_id,
+            mail_from=mail_from,
+            rcpt_to=rcpt_to,
+            raw=raw,
+            automatic=automatic,
+            created_at=now,
+            next_attempt_at=now,
+        )
     )
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from radicado.businesstime import Calendar
 from radicado.sla.models import Clock, ClockState, Target, TargetKind, TargetUnit, Tier
 from radicado.sla.rules import TicketFacts, compiled, select_targets, tier_for
+from radicado.unit_of_work import insert
 
 STOPPING_CATEGORIES = ("closed", "cancelled")
 RESOLVING_CATEGORIES = ("resolved", "closed")
@@ -122,7 +123,7 @@ def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | None) -> 
     for kind, target in select_targets(facts, tier.code if tier else "").items():
         clock = _new_clock(facts, kind, target, tier)
         _enter_category(clock, facts.category, now)
-        clock.save()
+        insert(clock)
         clocks.append(clock)
     return StartResult(tier=tier, clocks=clocks)
 

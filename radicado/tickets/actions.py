@@ -35,6 +35,7 @@ from radicado.tickets.models import (
     WorkflowState,
     WorkflowTransition,
 )
+from radicado.unit_of_work import memoised, note_new, saved
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import Level, Membership, Team
 
@@ -142,14 +143,20 @@ def _next_number(workspace_id: int) -> int | None:
 
 
 def _initial_state(ticket_type: TicketType) -> WorkflowState:
-    state = WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, is_initial=True).first()
+    state = memoised(
+        ("initial_state", ticket_type.workflow_id),
+        lambda: WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, is_initial=True).first(),
+    )
     if state is None:
         raise TicketError(_("The workflow of this request type has no initial state."))
     return state
 
 
 def _default_priority(workspace_id: int) -> Priority:
-    priority = Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first()
+    priority = memoised(
+        ("default_priority", workspace_id),
+        lambda: Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first(),
+    )
     if priority is None:
         raise TicketError(_("This workspace has no priorities configured."))
     return priority
@@ -209,7 +216,7 @@ def create_ticket(
         check_priority(tier, priority.code)
     except PriorityNotAllowed as exc:
         raise TicketError(str(exc)) from exc
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         workspace=actor.workspace,
         number=allocate_ticket_number(workspace_id=actor.workspace.id),
         type=ticket_type,
@@ -230,6 +237,8 @@ def create_ticket(
         updated_at=now,
         auto_action_at=automations.auto_deadline(workspace_id=actor.workspace.id, state=state, since=now),
     )
+    ticket.save(force_insert=True)
+    note_new(ticket)
     _record(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
     )
@@ -288,7 +297,7 @@ def _move(
         to_value=state.code,
         data={"auto": True, **(rule or {})} if auto else None,
     )
-    notify.status_changed(ticket=ticket, actor=actor, now=now, key=f"ev{event.id}")
+    notify.status_changed(ticket=ticket, actor=actor, now=now, key=f"ev{saved(event).id}")
 
 
 def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
@@ -340,7 +349,7 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         event="reply.customer" if actor.is_customer else "reply.agent",
         actor=actor,
         now=now,
-        key=f"ev{event.id}",
+        key=lambda: f"ev{saved(event).id}",  # read only if someone is told
         context={"reply": {"author": actor.display_name, "body": body}},
     )
     _auto_move(ticket=ticket, actor=actor, now=now)
@@ -509,7 +518,7 @@ def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -
     event = _change(
         ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now
     )
-    notify.notify(ticket=ticket, event="level.changed", actor=actor, now=now, key=f"ev{event.id}")
+    notify.notify(ticket=ticket, event="level.changed", actor=actor, now=now, key=f"ev{saved(event).id}")
     return ticket
 
 

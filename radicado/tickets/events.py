@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from radicado.tickets.models import PUBLIC_EVENT_KINDS, EventKind, Note, Reply, TicketEvent
+from radicado.unit_of_work import insert
 from radicado.workspaces.access import Actor
 
 
@@ -22,17 +23,19 @@ def record_event(
     data: dict[str, object] | None = None,
 ) -> TicketEvent:
     """Write the event; ``actor`` None means Radicado itself (sweeps, automations)."""
-    return TicketEvent.objects.create(
-        workspace_id=workspace_id,
-        ticket_id=ticket_id,
-        actor=actor.user if actor else None,
-        actor_name=actor.display_name if actor else "Radicado",
-        kind=kind,
-        from_value=from_value,
-        to_value=to_value,
-        is_public=kind in PUBLIC_EVENT_KINDS,
-        reply=reply,
-        note=note,
-        data=data or {},
-        created_at=now,
+    return insert(
+        TicketEvent(
+            workspace_id=workspace_id,
+            ticket_id=ticket_id,
+            actor=actor.user if actor else None,
+            actor_name=actor.display_name if actor else "Radicado",
+            kind=kind,
+            from_value=from_value,
+            to_value=to_value,
+            is_public=kind in PUBLIC_EVENT_KINDS,
+            reply=reply,
+            note=note,
+            data=data or {},
+            created_at=now,
+        )
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
 
+from radicado import unit_of_work
 from radicado.channels.models import Mailbox
 from radicado.customers.models import Contact
 from radicado.notifications.models import Audience, NotificationChannel, NotificationRule
@@ -201,6 +202,7 @@ def deliverable_rules(
     ``memo`` (one ANS sweep, a few seconds) keeps the answer per workspace and event.
     """
     key = ("rules", workspace_id, event)
+    memo = memo if memo is not None else getattr(unit_of_work.current(), "memo", None)
     if memo is not None and key in memo:
         return memo[key]  # type: ignore[no-any-return]
     rules = list(NotificationRule.objects.filter(workspace_id=workspace_id, event=event, enabled=True))
@@ -221,7 +223,7 @@ def notify(
     event: str,
     actor: Actor | None,
     now: dt.datetime,
-    key: str,
+    key: str | Callable[[], str],
     context: Mapping[str, Any] | None = None,
     escalation: Sequence[str] = (),
     memo: dict[Any, Any] | None = None,
@@ -229,8 +231,8 @@ def notify(
     """Queue the notifications the workspace's rules ask for; return how many were queued.
 
     ``key`` names this occurrence of the event: with the rule and the recipient it makes
-    the idempotency key of each outbox row, so repeating a call queues nothing new.
-    Whoever caused the event is not told about it.
+    the idempotency key of each outbox row, so repeating a call queues nothing new (a
+    callable is called only if someone is told). Whoever caused the event is not told about it.
     """
     rules, mailbox = deliverable_rules(workspace_id=ticket.workspace_id, event=event, memo=memo)
     if not rules:
@@ -252,6 +254,8 @@ def notify(
                 ctx = {**ticket_context(ticket, staff=person.staff), **_localized(ticket, context or {})}
                 ctx["recipient"] = {"name": person.name}
                 subject, body = render_rule(rule, person.language, ctx)
+            if not isinstance(key, str):
+                key = key()
             idempotency_key = f"{key}:{rule.id}:{address}"[:200]
             if rule.channel == NotificationChannel.EMAIL:
                 sent: object = mail_out.queue_ticket_mail(
@@ -276,12 +280,16 @@ def notify(
 
 def announce_registration(*, ticket: Ticket, actor: Actor | None, now: dt.datetime) -> int:
     """The registration notice, with the first-response due time when the ANS sets one."""
-    due = (
-        Clock.objects.filter(ticket_id=ticket.id, kind=TargetKind.FIRST_RESPONSE)
-        .order_by("id")
-        .values_list("due_at", flat=True)
-        .first()
-    )
+    started = [c for c in unit_of_work.pending(Clock) if c.ticket_id == ticket.id]  # a batch writes them later
+    if started:
+        due = next((c.due_at for c in started if c.kind == TargetKind.FIRST_RESPONSE), None)
+    else:
+        due = (
+            Clock.objects.filter(ticket_id=ticket.id, kind=TargetKind.FIRST_RESPONSE)
+            .order_by("id")
+            .values_list("due_at", flat=True)
+            .first()
+        )
     return notify(
         ticket=ticket,
         event="ticket.registered",

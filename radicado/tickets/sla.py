@@ -19,6 +19,7 @@ from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix
 from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Priority, Ticket
+from radicado.unit_of_work import saved
 
 FIRING_KIND = {
     "warning": EventKind.SLA_WARNING,
@@ -93,7 +94,7 @@ def record_firings(firings: list[clocks.Firing], memo: dict[Any, Any] | None = N
             event=f"sla.{f.event}",
             actor=None,
             now=f.fired_at,
-            key=f"ev{event.id}",
+            key=f"ev{saved(event).id}",
             context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": f.due_at}},
             escalation=list(f.notify) or DEFAULT_AUDIENCE[f.event],
             memo=memo,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Survey, Ticket
+from radicado.unit_of_work import saved
 
 SCORES = range(1, 6)
 
@@ -44,7 +45,7 @@ def start_survey(*, ticket: Ticket, now: dt.datetime) -> str | None:
         event="survey.sent",
         actor=None,
         now=now,
-        key=f"ev{event.id}",
+        key=f"ev{saved(event).id}",
         context={"survey_url": survey_url(token)},
     )
     return token
