@@ -1,0 +1,244 @@
+"""A batch of inbound mail (``ingest_many``) ends exactly as the same messages one by one (ADR 0010).
+
+Two identical workspaces get the same stream: one through ``ingest_email`` message by message,
+the other through ``ingest_many`` in batches. The stream is made of the cases where a batch could
+go wrong: messages that depend on earlier ones of the same batch (a reply to the customer's own
+first message, a subject tag of a ticket registered a moment before, a sender made a contact by an
+earlier message, the auto-reply limit, the same bytes or Message-ID twice, a bounce), and messages
+that fail. Everything a user can see must be the same: outcomes, tickets, timelines, ANS clocks,
+acknowledgements, the raw messages' states.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from conftest import NOW, PROFILE
+from radicado.channels.actions import create_mailbox
+from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail, RawMessage
+from radicado.customers.actions import create_contact, create_customer
+from radicado.sla.models import Clock
+from radicado.tickets import actions
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many
+from radicado.tickets.models import Note, Reply, Ticket, TicketEvent, WorkflowState
+from radicado.tickets.profiles import install_profile
+from radicado.workspaces.actions import create_workspace
+
+
+LATER = NOW + dt.timedelta(minutes=5)
+
+
+def _workspace(slug: str, prefix: str) -> Mailbox:
+    ws = create_workspace(slug=slug, name=slug.title(), ticket_prefix=prefix, timezone="America/Bogota", now=NOW)
+    install_profile(workspace=ws, profile=PROFILE, now=NOW)
+    acme = create_customer(workspace=ws, code="acme", name="ACME", now=NOW)
+    globex = create_customer(workspace=ws, code="globex", name="Globex", now=NOW)
+    for name, customer in (("carol", acme), ("dave", acme), ("erin", globex)):
+        create_contact(customer=customer, name=name.title(), email=f"{name}@example.com", now=NOW)
+    return create_mailbox(workspace=ws, address=f"soporte@{slug}.example.com", display_name=slug.title(), now=NOW)
+
+
+def _mail(
+    mailbox: Mailbox,
+    sender: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    *,
+    refs: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = mailbox.address
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<{message_id}>"
+    if refs:
+        msg["In-Reply-To"] = f"<{refs[-1]}>"
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def _bounce(mailbox: Mailbox, bounced: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "MAILER-DAEMON@mx.example.com"
+    msg["To"] = mailbox.address
+    msg["Subject"] = "Undelivered Mail Returned to Sender"
+    msg["Message-ID"] = "<bounce-1@mx.example.com>"
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content("This is the mail system. The message could not be delivered.")
+    original = EmailMessage()
+    original["Message-ID"] = f"<{bounced}>"
+    original["Subject"] = "lo que fue devuelto"
+    msg.add_attachment(original, disposition="inline")
+    msg.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"')
+    return bytes(msg)
+
+
+def stream(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
+    """The same story for any workspace: its mailbox address and ticket prefix are filled in."""
+    prefix = mailbox.workspace.ticket_prefix
+    first = _mail(mailbox, "carol@example.com", "Impresora", "La impresora no imprime.", "m1@ex.com")
+    raws = [
+        first,
+        _mail(mailbox, "carol@example.com", "Correo", "No me llegan correos.", "m2@ex.com"),
+        # Carol adds to her first message: threads by its Message-ID, indexed by this same batch.
+        _mail(
+            mailbox,
+            "carol@example.com",
+            "Re: Impresora",
+            "Olvidé decir: es la del piso 2.",
+            "m3@ex.com",
+            refs=("m1@ex.com",),
+        ),
+        first,  # an IMAP re-poll: the same bytes
+        _mail(mailbox, "carol@example.com", "Correo", "Segunda copia por otro MX.", "m2@ex.com"),  # same Message-ID
+        _mail(mailbox, "zoe@nuevo.example.com", "Cotización", "Quisiera una cotización.", "m6@ex.com"),
+        # Zoe became a contact one message ago.
+        _mail(mailbox, "zoe@nuevo.example.com", "Otra cosa", "Y otra pregunta.", "m7@ex.com"),
+        # A subject tag of the ticket registered a moment ago, by a colleague of the same customer.
+        _mail(mailbox, "dave@example.com", f"Re: [{prefix}-000001] Impresora", "A mí tampoco me imprime.", "m8@ex.com"),
+        _mail(
+            mailbox,
+            "carol@example.com",
+            "Fuera de la oficina",
+            "Vuelvo el lunes.",
+            "m9@ex.com",
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+        # Someone of another customer writes into Carol's thread: an internal note.
+        _mail(mailbox, "erin@example.com", "Re: Impresora", "¿Y esto qué es?", "m10@ex.com", refs=("m1@ex.com",)),
+        _bounce(mailbox, "m2@ex.com"),
+        b"\x00\x01\x02 not a mail",
+        # Carol writes four more new requests: the fifth acknowledgement within the hour is the last.
+        *[_mail(mailbox, "carol@example.com", f"Pedido {n}", f"Necesito {n}.", f"p{n}@ex.com") for n in range(4)],
+        _mail(mailbox, "dave@example.com", "Pantalla", "BOOM: this one fails", "m20@ex.com"),
+        _mail(mailbox, "dave@example.com", "Teclado", "El teclado no responde.", "m21@ex.com"),
+    ]
+    return [(raw, NOW + dt.timedelta(minutes=i)) for i, raw in enumerate(raws)]
+
+
+@pytest.fixture
+def pair(db: Any, settings: Any, tmp_path: Any) -> tuple[Mailbox, Mailbox]:
+    from conftest import use_tmp_storage
+
+    use_tmp_storage(settings, tmp_path)
+    return _workspace("uno", "UNO"), _workspace("dos", "DOS")
+
+
+@pytest.fixture
+def failing_registrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request whose text says BOOM fails half-way through its registration (a bug, a bad row)."""
+    real = actions.create_ticket
+
+    def create_ticket(**kwargs: Any) -> Ticket:
+        ticket = real(**kwargs)
+        if "BOOM" in kwargs["description"]:
+            raise RuntimeError("boom")
+        return ticket
+
+    monkeypatch.setattr(actions, "create_ticket", create_ticket)
+
+
+def _result(r: IngestResult, prefix: str) -> tuple[str, str, str | None]:
+    detail = re.sub(r"reply \d+", "reply N", r.detail)
+    return r.outcome, detail, r.ticket.replace(prefix, "X") if r.ticket else None
+
+
+def seen_by_users(mailbox: Mailbox) -> dict[str, Any]:
+    """What people can see of a workspace's mail, without ids, prefixes or random Message-IDs."""
+    ws = mailbox.workspace
+    tickets = {}
+    for t in Ticket.objects.filter(workspace=ws).order_by("number").select_related("state", "requester"):
+        tickets[t.number] = {
+            "subject": t.subject,
+            "requester": t.requester.email,
+            "state": t.state.code,
+            "events": list(TicketEvent.objects.filter(ticket=t).order_by("id").values_list("kind", "actor_name")),
+            "replies": list(Reply.objects.filter(ticket=t).order_by("id").values_list("body", flat=True)),
+            "notes": Note.objects.filter(ticket=t).count(),
+            "clocks": list(Clock.objects.filter(ticket=t).order_by("kind").values_list("kind", "state", "due_at")),
+            "mail": [
+                (m.rcpt_to, m.automatic, m.event, re.sub(r"^t\d+:(\w+):\d+:", r"\1:", m.idempotency_key or ""))
+                for m in OutboundMail.objects.filter(ticket=t).order_by("id")
+            ],
+            "threads": MessageIndex.objects.filter(ticket=t).count(),
+        }
+    return {
+        "tickets": tickets,
+        "auto_replies": AutoReply.objects.filter(workspace=ws).count(),
+        "raw": sorted(RawMessage.objects.filter(workspace=ws).values_list("status", "outcome", "attempts")),
+    }
+
+
+@pytest.mark.parametrize("batch", [100, 5, 1])
+@pytest.mark.usefixtures("failing_registrations")
+def test_a_batch_ends_as_the_same_messages_one_by_one(pair: tuple[Mailbox, Mailbox], batch: int) -> None:
+    one, many = pair
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in stream(one)]
+    messages = stream(many)
+    batched: list[IngestResult] = []
+    for start in range(0, len(messages), batch):
+        batched += ingest_many(mailbox=many, messages=messages[start : start + batch], source="imap")
+
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    outcomes = [r.outcome for r in singly]
+    assert outcomes.count("created") == 9 and outcomes.count("quarantined") == 2  # the story is the one told
+    assert seen_by_users(many) == seen_by_users(one)
+    assert seen_by_users(one)["auto_replies"] == 8  # carol 5 of her 6 (the limit), zoe 2, dave 1
+
+
+def test_a_reply_that_moves_a_ticket_of_the_same_batch_sees_its_clocks(pair: tuple[Mailbox, Mailbox]) -> None:
+    """Here a customer's answer to a new request puts it on hold, pausing its ANS clocks: the clocks the
+    batch has yet to write must be written before the answer is taken (it threads by subject tag, so
+    no Message-ID of the batch is involved)."""
+    one, many = pair
+    WorkflowState.objects.filter(workflow__workspace__in=[one.workspace, many.workspace], code="nuevo").update(
+        on_customer_reply="esperando_cliente"
+    )
+
+    def story(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
+        tag = f"[{mailbox.workspace.ticket_prefix}-000001]"
+        return [
+            (_mail(mailbox, "carol@example.com", "Impresora", "La impresora no imprime.", "m1@ex.com"), NOW),
+            (_mail(mailbox, "carol@example.com", f"Re: {tag} Impresora", "Es la del piso 2.", "m2@ex.com"), LATER),
+        ]
+
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in story(one)]
+    batched = ingest_many(mailbox=many, messages=story(many), source="imap")
+
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    first = seen_by_users(one)["tickets"][1]
+    assert first["state"] == "esperando_cliente" and {state for _, state, _ in first["clocks"]} == {"paused"}
+    assert seen_by_users(many) == seen_by_users(one)
+
+
+def test_a_failure_after_the_batch_wrote_rows_redoes_the_batch_one_by_one(
+    pair: tuple[Mailbox, Mailbox], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply into a ticket of the same batch makes the batch write its rows first; if that reply then
+    fails, those rows were written inside its savepoint: the batch starts over, message by message."""
+    one, many = pair
+    real = actions.add_reply
+
+    def add_reply(**kwargs: Any) -> Reply:
+        if "piso 2" in kwargs["body"]:
+            raise RuntimeError("boom")
+        return real(**kwargs)
+
+    monkeypatch.setattr(actions, "add_reply", add_reply)
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in stream(one)]
+    batched = ingest_many(mailbox=many, messages=stream(many), source="imap")
+
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    assert batched[2].outcome == "quarantined"
+    assert "processed one by one" in caplog.text
+    assert seen_by_users(many) == seen_by_users(one)
