@@ -29,7 +29,6 @@ from radicado.tickets.models import Note, Reply, Ticket, TicketEvent, WorkflowSt
 from radicado.tickets.profiles import install_profile
 from radicado.workspaces.actions import create_workspace
 
-
 LATER = NOW + dt.timedelta(minutes=5)
 
 
