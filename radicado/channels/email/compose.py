@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
+
+# The body as quoted-printable UTF-8: readable where it is ASCII, 7-bit clean everywhere.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 
 
 def new_message_id(*, reference: str, domain: str) -> str:
@@ -28,17 +33,21 @@ def compose(
     references: list[str] | None = None,
     automatic: str | None = None,
 ) -> bytes:
-    """Serialise one text message.
+    """Serialise one text message (UTF-8, quoted-printable).
+
+    Built with the stdlib's ``email.mime`` classes rather than ``EmailMessage``: the same RFC 5322
+    output for a plain-text message in a quarter of the time (its header registry parses every
+    header it is given, and folding re-parses them), which counts when every registered request
+    is acknowledged (benchmarks/mail).
 
     ``automatic`` is the RFC 3834 ``Auto-Submitted`` value ("auto-replied" for an
     acknowledgement of a message, "auto-generated" for a notification); None for a
     person's reply. Automatic mail also asks auto-responders not to answer.
     """
-    msg = EmailMessage()
-    local, _, domain = from_address.partition("@")
-    msg["From"] = Address(display_name=from_name, username=local, domain=domain)
+    msg = MIMEText(body, "plain", _UTF8_QP)
+    msg["From"] = formataddr((_one_line(from_name), from_address), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["Subject"] = _text_header(subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
     if in_reply_to:
@@ -49,5 +58,23 @@ def compose(
         msg["Auto-Submitted"] = automatic
         msg["X-Auto-Response-Suppress"] = "All"
         msg["Precedence"] = "auto_reply" if automatic == "auto-replied" else "bulk"
-    msg.set_content(body)
-    return bytes(msg)
+    return msg.as_bytes()
+
+
+def _one_line(value: str) -> str:
+    """Header text on one line, whatever the caller passed (no header injection)."""
+    return " ".join(value.split())
+
+
+def _text_header(value: str) -> str | Header:
+    """An unstructured header: plain if ASCII, else RFC 2047 words, keeping a leading ``[REF]`` tag readable."""
+    value = _one_line(value)
+    if value.isascii():
+        return value
+    header = Header(header_name="Subject")
+    tag, sep, rest = value.partition("] ")
+    if sep and tag.startswith("[") and tag.isascii():
+        header.append(tag + "]", "us-ascii")
+        value = rest
+    header.append(value, "utf-8")
+    return header

@@ -1,0 +1,88 @@
+"""Outbound messages read back as written, by the stdlib's strict parser and by our own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+from radicado.channels.email.compose import compose
+from radicado.channels.email.parsing import parse_email
+
+NOW = dt.datetime(2026, 11, 23, 14, 30, tzinfo=dt.UTC)
+BODY = (
+    "Hola Ana María,\n\nRegistramos su solicitud. Le responderemos antes del martes 24 de noviembre de 2026 a "
+    "las 10:30 a. m. (hora de Bogotá), según el ANS de su contrato de soporte Oro.\n"
+    "From the team\n.\nGracias — Mesa de servicio\n"
+)
+
+
+def _compose(**overrides: object) -> bytes:
+    fields: dict[str, object] = {
+        "from_name": "Mesa de Servicio Ñandú, S.A.",
+        "from_address": "soporte@andes.example.com",
+        "to": ["ana@cliente.example.com"],
+        "subject": "[AND-000123] Re: No puedo ingresar al portal de facturación electrónica desde ayer en la tarde",
+        "body": BODY,
+        "message_id": "radicado.AND-000123.0123456789abcdef@andes.example.com",
+        "now": NOW,
+        "in_reply_to": "cliente-1@cliente.example.com",
+        "references": ["cliente-1@cliente.example.com", "radicado.AND-000123.aaaa@andes.example.com"],
+        "automatic": "auto-replied",
+    }
+    fields.update(overrides)
+    return compose(**fields)  # type: ignore[arg-type]
+
+
+def test_every_header_and_the_body_read_back_exactly() -> None:
+    raw = _compose()
+    msg = message_from_bytes(raw, policy=default_policy)
+    assert msg["From"].addresses[0].display_name == "Mesa de Servicio Ñandú, S.A."
+    assert msg["From"].addresses[0].addr_spec == "soporte@andes.example.com"
+    assert msg["To"] == "ana@cliente.example.com"
+    assert msg["Subject"] == (
+        "[AND-000123] Re: No puedo ingresar al portal de facturación electrónica desde ayer en la tarde"
+    )
+    assert msg["Message-ID"] == "<radicado.AND-000123.0123456789abcdef@andes.example.com>"
+    assert msg["In-Reply-To"] == "<cliente-1@cliente.example.com>"
+    assert msg["References"].split() == [
+        "<cliente-1@cliente.example.com>",
+        "<radicado.AND-000123.aaaa@andes.example.com>",
+    ]
+    assert (msg["Auto-Submitted"], msg["Precedence"], msg["X-Auto-Response-Suppress"]) == (
+        "auto-replied",
+        "auto_reply",
+        "All",
+    )
+    assert msg["Date"].datetime == NOW
+    assert msg.get_content() == BODY
+    assert not msg.defects and not any(part.defects for part in msg.walk())
+
+
+def test_the_message_is_seven_bit_with_short_lines_and_a_readable_ticket_tag() -> None:
+    raw = _compose()
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\n")) <= 78
+    assert b"Subject: [AND-000123] " in raw  # filters and people can see the tag without decoding
+
+
+def test_our_own_parser_reads_it_as_a_customer_reply_would_quote_it() -> None:
+    parsed = parse_email(_compose())
+    assert parsed.subject.startswith("[AND-000123] Re: No puedo ingresar")
+    assert parsed.from_address == "soporte@andes.example.com" and parsed.message_id.startswith("radicado.AND-000123")
+    assert parsed.automatic  # our acknowledgements are automatic mail to any RFC 3834 reader, ourselves included
+    assert "Ana María" in parsed.text
+
+
+def test_line_breaks_in_header_text_cannot_add_headers() -> None:
+    raw = _compose(subject="Hola\r\nBcc: intruso@example.com", from_name="Soporte\nX-Evil: 1", automatic=None)
+    msg = message_from_bytes(raw, policy=default_policy)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert msg["Subject"] == "Hola Bcc: intruso@example.com"
+    assert msg["Auto-Submitted"] is None and msg["Precedence"] is None
+
+
+def test_ascii_subjects_and_names_stay_plain() -> None:
+    raw = _compose(subject="[AND-000001] Printer", from_name="Support", automatic="auto-generated")
+    assert b"Subject: [AND-000001] Printer\n" in raw and b"From: Support <soporte@andes.example.com>\n" in raw
+    assert b"Precedence: bulk\n" in raw
