@@ -122,6 +122,33 @@ def test_limit_bounds_a_poll_and_reports_what_remains(dovecot: DovecotServer) ->
     assert received == [mail(n) for n in range(1, 13)]
 
 
+def test_batches_are_delivered_together_and_a_failed_batch_stays_unseen(dovecot: DovecotServer) -> None:
+    for n in range(1, 8):
+        dovecot.append(SUPPORT, mail(n))
+    batches: list[list[bytes]] = []
+
+    def deliver_many(raws: list[bytes]) -> None:
+        if any(b"Impresora 4" in raw for raw in raws):
+            raise RuntimeError("database is down")
+        batches.append(raws)
+
+    assert poll(dovecot, None, deliver_many=deliver_many, batch=3) == PollResult(delivered=4, failed=3, moved=4)
+    assert batches == [[mail(1), mail(2), mail(3)], [mail(7)]]
+    left = dovecot.messages(SUPPORT)
+    assert [m.raw for m in left] == [mail(4), mail(5), mail(6)] and not any("\\Seen" in m.flags for m in left)
+
+    assert poll(dovecot, None, deliver_many=batches.append, batch=50) == PollResult(delivered=3, moved=3)
+    assert batches[-1] == [mail(4), mail(5), mail(6)]
+    assert len(dovecot.messages(SUPPORT, PROCESSED)) == 7
+
+
+def test_a_poll_needs_exactly_one_way_to_deliver(dovecot: DovecotServer) -> None:
+    with pytest.raises(ValueError, match="deliver"):
+        poll(dovecot, print, deliver_many=print)
+    with pytest.raises(ValueError, match="deliver"):
+        poll(dovecot, None)
+
+
 def test_seen_and_deleted_messages_are_not_collected(dovecot: DovecotServer) -> None:
     dovecot.append(SUPPORT, mail(1), flags="\\Seen")
     dovecot.append(SUPPORT, mail(2), flags="\\Deleted")
