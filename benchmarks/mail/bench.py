@@ -1,5 +1,10 @@
 #!/usr/bin/env python
-"""Inbound e-mail throughput: messages per second through ``ingest_email`` (store, parse, thread, act).
+"""Inbound e-mail throughput: messages per second through ``ingest_many`` (store, parse, thread, act).
+
+The headline is the batched path, ``ingest_many``, fed ``--intake-batch`` messages at a time (as the
+IMAP poller and ``radicado mail ingest`` do); ``--intake-batch 0`` measures ``ingest_email``, one
+message at a time, instead. A second timed pass always measures ``ingest_email`` one by one, in the
+same run, as the comparison row.
 
 This is a BENCHMARK, not product code. In one process (``django.setup()`` with
 ``RADICADO_DATABASE_URL`` / ``RADICADO_DATA_DIR`` from the environment, on a freshly
@@ -33,17 +38,24 @@ migrated, empty database) it:
 
    Replies, out-of-office answers and bounces point at the Message-IDs of our own
    acknowledgements, read from ``OutboundMail`` (untimed) after each batch;
-3. ingests ``--warmup`` new requests untimed, then times ``--messages`` messages in
-   batches of ``--batch`` (generation and the ``OutboundMail`` read between batches are
-   not timed): wall and CPU time of the loop (and the PostgreSQL backend's CPU), the
-   wall time of every message (p50/p95 per category), and every SQL statement
-   (``connection.execute_wrapper``: count per message, grouped by statement and table,
-   and the time spent inside the driver). Every message's outcome is checked against
-   its category;
-4. optionally ingests the real-world corpus (``--corpus``, read in place) as a separate
-   row;
-5. profiles ``--profile`` more messages of the same mix under cProfile (not part of the
-   timed figures) and keeps the top 15 functions by cumulative and by own time.
+3. ingests ``--warmup`` new requests untimed, then times ``--messages`` messages
+   generated ``--batch`` at a time (rounded up to a multiple of ``--intake-batch``;
+   generation and the ``OutboundMail`` read between them are not timed) and fed to
+   ``ingest_many`` in chunks of ``--intake-batch``: wall and CPU time of the loop (and
+   the PostgreSQL backend's CPU), the wall time of every chunk (each message is given
+   the chunk's mean, so p50/p95 in batch mode are percentiles of per-chunk means), and
+   every SQL statement (``connection.execute_wrapper``: count per message, grouped by
+   statement and table, and the time spent inside the driver). Every message's outcome
+   is checked against its category;
+4. times ``--single-messages`` more messages of the same mix one by one with
+   ``ingest_email`` (the comparison row; per-category latency comes from this pass);
+5. optionally ingests the real-world corpus (``--corpus``, read in place, in chunks of
+   ``--intake-batch``) as a separate row;
+6. profiles ``--profile`` more messages of the same mix, batched, under cProfile (not
+   part of the timed figures) and keeps the top 15 functions by cumulative and by own
+   time;
+7. times ``--stages`` more messages one by one with a timer around each stage of
+   ``ingest_email``, then runs the ``--parallel`` passes (batched, several processes).
 
 Prints a short summary; writes the JSON of everything to ``--out``.
 """
@@ -55,6 +67,8 @@ import cProfile
 import datetime as dt
 import io
 import json
+import logging
+import math
 import os
 import platform
 import pstats
@@ -88,7 +102,7 @@ from django.db import connection, connections, transaction  # noqa: E402
 from radicado.channels.actions import create_mailbox  # noqa: E402
 from radicado.channels.models import Mailbox, MessageIndex, OutboundMail, RawMessage  # noqa: E402
 from radicado.customers.actions import create_contact, create_customer  # noqa: E402
-from radicado.tickets.mail_in import IngestResult, ingest_email  # noqa: E402
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many  # noqa: E402
 from radicado.tickets.models import Attachment, Note, Reply, Ticket  # noqa: E402
 from radicado.tickets.profiles import install_profile, load_profile  # noqa: E402
 from radicado.workspaces.actions import add_member, create_workspace, ensure_user  # noqa: E402
@@ -680,13 +694,38 @@ def server_cpu_s() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class RedoneOneByOne(logging.Filter):
+    """Counts the batches ``ingest_many`` could not finish and redid one by one (it logs a warning for each).
+
+    Matched on the warning's text: if that text changes, the count silently stays 0. ``mute`` drops every
+    record of the logger (the corpus's quarantines log tracebacks) while still counting.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+        self.mute = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "processed one by one" in str(record.msg):
+            self.n += 1
+        return not self.mute
+
+
+MAIL_IN_LOG = logging.getLogger("radicado.tickets.mail_in")
+REDONE = RedoneOneByOne()
+MAIL_IN_LOG.addFilter(REDONE)
+if MAIL_IN_LOG.getEffectiveLevel() > logging.WARNING:
+    MAIL_IN_LOG.setLevel(logging.WARNING)  # so that the warning is made and counted
+
+
 @dataclass
 class Record:
     category: str
     outcome: str
     detail: str
     ms: float
-    statements: int
+    statements: float  # a chunk's mean in batch mode
     sql_ms: float
 
 
@@ -697,28 +736,60 @@ class Timed:
     cpu: float = 0.0
     server_cpu: float | None = 0.0
     log: QueryLog = field(default_factory=QueryLog)
+    chunks: int = 0  # ingest_many calls (0 one by one)
+    redone: int = 0  # of which could not finish as a batch and were redone one by one
 
 
-def ingest_timed(mailbox: Mailbox, msgs: list[Msg], into: Timed, profile: cProfile.Profile | None = None) -> None:
+def ingest_timed(
+    mailbox: Mailbox, msgs: list[Msg], into: Timed, profile: cProfile.Profile | None = None, batch: int = 0
+) -> None:
+    """Ingest ``msgs`` into ``into``: one by one with ``ingest_email`` (``batch`` 0) or in chunks of ``batch``.
+
+    In batch mode one call of ``ingest_many`` handles a whole chunk, so a message's own latency cannot be
+    measured: every message of a chunk is recorded with the chunk's mean (chunk wall ms / chunk size, and
+    likewise statements and SQL ms). Percentiles over such records (p50/p95) are percentiles of per-chunk
+    means, not of single messages, and per-category figures are not meaningful in that mode.
+    """
     log = into.log
     records = into.records
     s0 = server_cpu_s()
     with connection.execute_wrapper(log):
-        c0, t0 = time.process_time(), time.perf_counter()
-        for m in msgs:
-            q0, sq0 = log.n, log.seconds
-            a = time.perf_counter()
-            if profile is not None:
-                profile.enable()
-            r: IngestResult = ingest_email(mailbox=mailbox, raw=m.raw, source="file", now=m.now)
-            if profile is not None:
-                profile.disable()
-            b = time.perf_counter()
-            records.append(
-                Record(m.category, r.outcome, r.detail, (b - a) * 1000, log.n - q0, (log.seconds - sq0) * 1000)
-            )
+        c0, t0, redone0 = time.process_time(), time.perf_counter(), REDONE.n
+        if batch > 0:
+            for k in range(0, len(msgs), batch):
+                chunk = msgs[k : k + batch]
+                items = [(m.raw, m.now) for m in chunk]
+                q0, sq0 = log.n, log.seconds
+                a = time.perf_counter()
+                if profile is not None:
+                    profile.enable()
+                results = ingest_many(mailbox=mailbox, messages=items, source="file")
+                if profile is not None:
+                    profile.disable()
+                b = time.perf_counter()
+                size = len(chunk)
+                ms, statements, sql_ms = (b - a) * 1000 / size, (log.n - q0) / size, (log.seconds - sq0) * 1000 / size
+                records.extend(
+                    Record(m.category, r.outcome, r.detail, ms, statements, sql_ms)
+                    for m, r in zip(chunk, results, strict=True)  # one result per message, in order
+                )
+                into.chunks += 1
+        else:
+            for m in msgs:
+                q0, sq0 = log.n, log.seconds
+                a = time.perf_counter()
+                if profile is not None:
+                    profile.enable()
+                r: IngestResult = ingest_email(mailbox=mailbox, raw=m.raw, source="file", now=m.now)
+                if profile is not None:
+                    profile.disable()
+                b = time.perf_counter()
+                records.append(
+                    Record(m.category, r.outcome, r.detail, (b - a) * 1000, log.n - q0, (log.seconds - sq0) * 1000)
+                )
         into.wall += time.perf_counter() - t0
         into.cpu += time.process_time() - c0
+        into.redone += REDONE.n - redone0
     s1 = server_cpu_s()
     if into.server_cpu is not None:
         into.server_cpu = None if s0 is None or s1 is None else into.server_cpu + (s1 - s0)
@@ -824,9 +895,9 @@ def stage_pass(mailbox: Mailbox, msgs: list[Msg]) -> dict[str, Any]:
 
 
 def _parallel_worker(
-    i: int, seed: int, mailbox_id: int, mix: Mix, n: int, ready: Any, go: Any, results: Any
+    i: int, seed: int, mailbox_id: int, mix: Mix, n: int, batch: int, ready: Any, go: Any, results: Any
 ) -> None:  # pragma: no cover (a child process)
-    """One ingest process of the parallel pass: its own connection, its own pre-built stream."""
+    """One ingest process of the parallel pass: its own connection, its own pre-built stream, chunks of ``batch``."""
     connections.close_all()  # never use the parent's socket
     try:
         mailbox = Mailbox.objects.select_related("workspace").get(id=mailbox_id)
@@ -837,19 +908,20 @@ def _parallel_worker(
         ready.put(i)
         go.wait()
         t = Timed()
-        ingest_timed(mailbox, msgs, t)
-        results.put((i, t.wall, t.cpu, t.log.n, t.log.seconds, [vars(r) for r in t.records], None))
+        ingest_timed(mailbox, msgs, t, batch=batch)
+        results.put((i, t.wall, t.cpu, t.log.n, t.log.seconds, [vars(r) for r in t.records], None, t.redone))
     except BaseException as exc:
-        results.put((i, 0.0, 0.0, 0, 0.0, [], f"{type(exc).__name__}: {exc}"))
+        results.put((i, 0.0, 0.0, 0, 0.0, [], f"{type(exc).__name__}: {exc}", 0))
     finally:
         connections.close_all()
 
 
-def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int) -> dict[str, Any]:
+def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int, batch: int) -> dict[str, Any]:
     """``workers`` processes (fork) ingest ``total`` messages between them at once, into the same workspace.
 
     Each builds its own stream (own seed; replies and bounces answer any acknowledgement so far) before
-    the start signal; the wall time runs from the signal until the last one has finished.
+    the start signal, and ingests it in chunks of ``batch`` (0: one by one); the wall time runs from the
+    signal until the last one has finished. In batch mode the percentiles are of per-chunk means.
     """
     import multiprocessing as mp
 
@@ -860,7 +932,7 @@ def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int) -> dict[
     procs = [
         ctx.Process(
             target=_parallel_worker,
-            args=(k, mix.seed * 31 + workers * 1000 + k, mailbox.id, mix, per[k], ready, go, results),
+            args=(k, mix.seed * 31 + workers * 1000 + k, mailbox.id, mix, per[k], batch, ready, go, results),
         )
         for k in range(workers)
     ]
@@ -881,6 +953,7 @@ def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int) -> dict[
     n = len(recs)
     return {
         "workers": workers,
+        "intake_batch": batch,
         "messages": n,
         "wall_s": wall,
         "msg_per_s": n / wall if wall else None,
@@ -892,6 +965,7 @@ def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int) -> dict[
         "unexpected_outcomes": len(check(recs)),
         "unexpected_examples": check(recs)[:10],
         "errors": errors,
+        "batches_redone_one_by_one": sum(g[7] for g in got),
         "load_avg_before": load_before,
         "load_avg_after": load_avg(),
     }
@@ -930,6 +1004,8 @@ def summarise(t: Timed) -> dict[str, Any]:
         "sql_share": t.log.seconds / t.wall if t.wall else None,
         "outcomes": dict(Counter(r.outcome for r in recs)),
         "by_statement": dict(t.log.kinds.most_common()),
+        "chunks": t.chunks,
+        "batches_redone_one_by_one": t.redone,
     }
     cats: dict[str, Any] = {}
     by_cat: dict[str, list[Record]] = defaultdict(list)
@@ -993,7 +1069,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--warmup", type=int, default=50)
-    ap.add_argument("--batch", type=int, default=250, help="messages generated ahead of each timed batch")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        default=250,
+        help="messages generated ahead of each timed stretch (rounded up to a multiple of --intake-batch)",
+    )
+    ap.add_argument(
+        "--intake-batch",
+        type=int,
+        default=100,
+        help="messages per ingest_many call (0: one by one with ingest_email) in the timed stream, corpus, "
+        "profile and parallel passes",
+    )
+    ap.add_argument(
+        "--single-messages",
+        type=int,
+        default=1000,
+        help="then messages timed one by one with ingest_email, the comparison row (0: none)",
+    )
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--customers", type=int, default=200)
     ap.add_argument("--contacts", type=int, default=1000)
@@ -1008,6 +1102,11 @@ def main() -> None:
     ap.add_argument("--parallel-messages", type=int, default=2000)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
+    if args.intake_batch < 0 or args.batch < 1:
+        ap.error("--intake-batch must be >= 0 and --batch >= 1")
+    intake = args.intake_batch
+    # Generate whole chunks between two reads of our acknowledgements, so that every chunk has N messages.
+    gen = math.ceil(args.batch / intake) * intake if intake else args.batch
 
     assert not settings.SMTP_URL, "RADICADO_SMTP_URL must be unset: nothing is to be sent"
     assert not Ticket.objects.exists(), "run on an empty, freshly migrated database"
@@ -1020,7 +1119,9 @@ def main() -> None:
         "seed": args.seed,
         "messages": args.messages,
         "warmup": args.warmup,
-        "batch": args.batch,
+        "batch": gen,
+        "intake_batch": intake,
+        "single_messages": args.single_messages,
         "mix": CATEGORIES,
         "load_avg_before": load_avg(),
         "cores": os.cpu_count(),
@@ -1035,36 +1136,47 @@ def main() -> None:
     print(f"[{label}] setup: {args.customers} customers, {len(people)} contacts in {result['setup_s']:.1f} s")
 
     # Warm-up: this process's first queries, imports, the compiled calendar, the parser's caches.
+    # In the headline's mode (batched unless --intake-batch 0); ingest_email's own code is warm by the time
+    # the one-by-one pass runs, after the timed stream.
     warm = Timed()
-    ingest_timed(mailbox, mix.batch(args.warmup, only="new"), warm)
+    ingest_timed(mailbox, mix.batch(args.warmup, only="new"), warm, batch=intake)
     mix.learn()
     print(f"[{label}] warm-up: {args.warmup} messages in {warm.wall:.2f} s")
 
-    timed = Timed()
-    load_during = []
-    left = args.messages
-    while left > 0:
-        msgs = mix.batch(min(args.batch, left))
-        load_during.append(load_avg())
-        ingest_timed(mailbox, msgs, timed)
-        mix.learn()
-        left -= len(msgs)
+    def stream(n: int, batch: int) -> tuple[Timed, list[float]]:
+        """Time ``n`` messages of the mix, generated ``gen`` at a time (untimed), our acks read in between."""
+        t = Timed()
+        load_during = []
+        left = n
+        while left > 0:
+            msgs = mix.batch(min(gen, left))
+            load_during.append(load_avg())
+            ingest_timed(mailbox, msgs, t, batch=batch)
+            mix.learn()
+            left -= len(msgs)
+        return t, load_during
+
+    def show(name: str, s: dict[str, Any], bad: list[str]) -> None:
+        how = f"in batches of {s['intake_batch']}" if s["intake_batch"] else "one by one"
+        chunk = " (per-chunk means)" if s["intake_batch"] else ""
+        print(
+            f"[{label}] {name} ({how}): {s['messages']} messages in {s['wall_s']:.2f} s = {s['msg_per_s']:.0f} msg/s; "
+            f"p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms{chunk}; {s['statements_per_msg']:.1f} statements/msg; "
+            f"CPU {s['cpu_ms_per_msg']:.2f} ms/msg; SQL {100 * s['sql_share']:.0f}% of wall; "
+            f"unexpected outcomes: {len(bad)}; batches redone one by one: {s['batches_redone_one_by_one']}"
+        )
+        for line in bad[:5]:
+            print("  ", line)
+
+    timed, load_during = stream(args.messages, intake)
     result["load_avg_during"] = load_during
     result["load_avg_after"] = load_avg()
     result["timed"] = summarise(timed)
+    result["timed"]["intake_batch"] = intake
     bad = check(timed.records)
     result["unexpected_outcomes"] = len(bad)
     result["unexpected_examples"] = bad[:20]
-    raw_bytes = [float(len(m)) for _c, m in mix.sent]
-    result["message_bytes"] = {"median": statistics.median(raw_bytes), "p95": pct(raw_bytes, 95), "max": max(raw_bytes)}
-    s = result["timed"]
-    print(
-        f"[{label}] timed: {s['messages']} messages in {s['wall_s']:.2f} s = {s['msg_per_s']:.0f} msg/s; "
-        f"p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms; {s['statements_per_msg']:.1f} statements/msg; "
-        f"SQL {100 * s['sql_share']:.0f}% of wall; unexpected outcomes: {len(bad)}"
-    )
-    for line in bad[:5]:
-        print("  ", line)
+    show("timed", result["timed"], bad)
 
     # The rows the run wrote (a sanity check that the work was done).
     result["rows"] = {
@@ -1077,14 +1189,31 @@ def main() -> None:
         "outbound_mail": OutboundMail.objects.count(),
     }
 
-    if args.corpus is not None and args.corpus.is_dir():
-        import logging
+    # The comparison row: the same mix, fresh messages, one by one with ingest_email.
+    if args.single_messages > 0:
+        mix.now += dt.timedelta(hours=2)
+        load_before = load_avg()
+        single, load_during = stream(args.single_messages, 0)
+        ts = result["timed_single"] = summarise(single)
+        ts["intake_batch"] = 0
+        bad = check(single.records)
+        ts["unexpected_outcomes"] = len(bad)
+        ts["unexpected_examples"] = bad[:20]
+        ts["load_avg_before"], ts["load_avg_during"], ts["load_avg_after"] = load_before, load_during, load_avg()
+        show("one by one", ts, bad)
+    raw_bytes = [float(len(m)) for _c, m in mix.sent]
+    result["message_bytes"] = {"median": statistics.median(raw_bytes), "p95": pct(raw_bytes, 95), "max": max(raw_bytes)}
 
-        logging.getLogger("radicado.tickets.mail_in").setLevel(logging.CRITICAL)  # quarantines log tracebacks
+    if args.corpus is not None and args.corpus.is_dir():
         cmsgs = list(corpus_messages(args.corpus, mix.now + dt.timedelta(hours=1)))
         corpus = Timed()
-        ingest_timed(mailbox, cmsgs, corpus)
+        REDONE.mute = True  # quarantines log tracebacks
+        try:
+            ingest_timed(mailbox, cmsgs, corpus, batch=intake)
+        finally:
+            REDONE.mute = False
         c = summarise(corpus)
+        c["intake_batch"] = intake
         c["folder"] = str(args.corpus)
         c["bytes"] = sum(len(m.raw) for m in cmsgs)
         c["details"] = dict(
@@ -1093,7 +1222,8 @@ def main() -> None:
         result["corpus"] = c
         print(
             f"[{label}] corpus: {c['messages']} messages in {c['wall_s']:.2f} s = {c['msg_per_s']:.0f} msg/s; "
-            f"p50 {c['p50_ms']:.2f} ms, p95 {c['p95_ms']:.2f} ms; outcomes {c['outcomes']}"
+            f"p50 {c['p50_ms']:.2f} ms, p95 {c['p95_ms']:.2f} ms; outcomes {c['outcomes']}; "
+            f"batches redone one by one: {c['batches_redone_one_by_one']}"
         )
     elif args.corpus is not None:
         result["corpus"] = None
@@ -1105,8 +1235,8 @@ def main() -> None:
         pt = Timed()
         left = args.profile
         while left > 0:
-            msgs = mix.batch(min(args.batch, left))
-            ingest_timed(mailbox, msgs, pt, profile=prof)
+            msgs = mix.batch(min(gen, left))
+            ingest_timed(mailbox, msgs, pt, profile=prof, batch=intake)
             mix.learn()
             left -= len(msgs)
         tops = {}
@@ -1115,7 +1245,13 @@ def main() -> None:
             stats = pstats.Stats(prof, stream=buf)
             stats.sort_stats(key).print_stats(15)
             tops[key] = _trim(buf.getvalue(), ROOT)
-        result["profile"] = {"messages": args.profile, "wall_s_under_profiler": pt.wall, **tops}
+        result["profile"] = {
+            "messages": args.profile,
+            "intake_batch": intake,
+            "wall_s_under_profiler": pt.wall,
+            "unexpected_outcomes": len(check(pt.records)),
+            **tops,
+        }
 
     if args.stages > 0:
         mix.now += dt.timedelta(hours=2)
@@ -1128,13 +1264,14 @@ def main() -> None:
         result["parallel"] = []
         for workers in [int(w) for w in args.parallel.split(",") if w.strip()]:
             mix.now += dt.timedelta(hours=2)
-            par = parallel_pass(mailbox, mix, workers, args.parallel_messages)
+            par = parallel_pass(mailbox, mix, workers, args.parallel_messages, intake)
             result["parallel"].append(par)
             mix.learn()
             print(
                 f"[{label}] parallel: {workers} processes, {par['messages']} messages in {par['wall_s']:.2f} s = "
                 f"{par['msg_per_s']:.0f} msg/s; p50 {par['p50_ms']:.2f} ms, p95 {par['p95_ms']:.2f} ms; "
-                f"unexpected outcomes: {par['unexpected_outcomes']}; errors: {par['errors'] or 'none'}"
+                f"unexpected outcomes: {par['unexpected_outcomes']}; errors: {par['errors'] or 'none'}; "
+                f"batches redone one by one: {par['batches_redone_one_by_one']}"
             )
 
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Inbound e-mail throughput: messages per second through ingest_email (benchmarks/mail/README.md).
+# Inbound e-mail throughput: messages per second through ingest_many, batched, with ingest_email one by one
+# as the comparison row (benchmarks/mail/README.md).
 #
 #   bash benchmarks/mail/run.sh                        # SQLite and PostgreSQL 15, 5,000 messages each (~5 min)
 #   bash benchmarks/mail/run.sh --quick                # smoke: 500 messages each (< 1 min)
 #   MESSAGES=20000 bash benchmarks/mail/run.sh         # a longer stream
 #   DBS=postgres bash benchmarks/mail/run.sh           # one database (DBS=sqlite: SQLite only)
+#   INTAKE_BATCH=100                                   # messages per ingest_many call (0: one by one, ingest_email)
+#   SINGLE_MESSAGES=1000                               # messages timed one by one after the stream (0: none)
 #
 # Everything goes under $WORK (default /tmp/radicado-mailbench, refused unless it is empty
 # or was made by this script). For each database: a fresh database (in a throw-away
 # PostgreSQL 15 cluster started as the postgres user, listening on 127.0.0.1 on a free
 # port with its socket in $WORK; or a SQLite file) and a fresh data folder (raw messages,
 # attachments, the job queue), `migrate`, then one bench.py process: setup, warm-up, the
-# timed stream, the real-world corpus (../shared/corpora/email, if present), a cProfile
-# pass, a pass timed stage by stage, and the parallel passes (PARALLEL processes ingesting
-# at once). Then report.py writes $WORK/results/results.md and prints it. PostgreSQL is
-# stopped on exit, also on failure or Ctrl-C. RADICADO_SMTP_URL is unset: nothing is sent.
+# timed stream (in batches of INTAKE_BATCH), SINGLE_MESSAGES more timed one by one, the
+# real-world corpus (../shared/corpora/email, if present), a cProfile pass, a pass timed
+# stage by stage (one by one), and the parallel passes (PARALLEL processes ingesting at
+# once). Everything but the one-by-one and stage passes goes through ingest_many. Then
+# report.py writes $WORK/results/results.md and prints it. PostgreSQL is stopped on exit,
+# also on failure or Ctrl-C. RADICADO_SMTP_URL is unset: nothing is sent.
 #
 # It measures a snapshot of the work tree (tracked and untracked files, copied to
 # $WORK/src; SNAPSHOT=0 runs in place), so that edits made while it runs cannot change
@@ -28,15 +33,17 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    *) echo "usage: [MESSAGES=...] [DBS=...] bash benchmarks/mail/run.sh [--quick]" >&2; exit 2 ;;
+    *) echo "usage: [MESSAGES=...] [DBS=...] [INTAKE_BATCH=...] [SINGLE_MESSAGES=...] bash benchmarks/mail/run.sh [--quick]" >&2; exit 2 ;;
   esac
 done
 WORK=${WORK:-/tmp/radicado-mailbench}
 DBS=${DBS:-"sqlite postgres"}
 if [ "$QUICK" = 1 ]; then
-  MESSAGES=${MESSAGES:-500}; PROFILE=${PROFILE:-100}; STAGES=${STAGES:-100}
+  MESSAGES=${MESSAGES:-500}; PROFILE=${PROFILE:-100}; STAGES=${STAGES:-100}; SINGLE_MESSAGES=${SINGLE_MESSAGES:-200}
 fi
 MESSAGES=${MESSAGES:-5000}      # timed messages per database
+INTAKE_BATCH=${INTAKE_BATCH:-100}            # messages per ingest_many call (0: one by one with ingest_email)
+SINGLE_MESSAGES=${SINGLE_MESSAGES:-1000}     # then messages timed one by one with ingest_email (0: none)
 PROFILE=${PROFILE:-1000}        # messages profiled after the timed run (0: none)
 STAGES=${STAGES:-1000}          # then messages timed stage by stage (0: none)
 WARMUP=${WARMUP:-50}
@@ -109,7 +116,7 @@ mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.starts
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
                   "cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "commit": "$COMMIT",
                   "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "src": "$SRC", "messages": $MESSAGES,
-                  "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
+                  "intake_batch": $INTAKE_BATCH, "single_messages": $SINGLE_MESSAGES, "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
                   "packages": {p: version(p) for p in ["Django", "psycopg", "huey", "nh3"]}}))
 PYEOF
 cat "$RES/env.json"
@@ -130,8 +137,9 @@ for DB in $DBS; do
   log "[$DB] migrate"
   "$PY" -m django migrate -v0
   wait_quiet
-  log "[$DB] $MESSAGES messages (+$WARMUP warm-up, corpus, $PROFILE profiled, $STAGES by stage)"
+  log "[$DB] $MESSAGES messages in batches of $INTAKE_BATCH (+$WARMUP warm-up, $SINGLE_MESSAGES one by one, corpus, $PROFILE profiled, $STAGES by stage)"
   "$PY" benchmarks/mail/bench.py --messages "$MESSAGES" --warmup "$WARMUP" --seed "$SEED" \
+    --intake-batch "$INTAKE_BATCH" --single-messages "$SINGLE_MESSAGES" \
     --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" \
     --parallel "$PARALLEL" --parallel-messages "$PARALLEL_MESSAGES" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
     | tee "$LOGS/bench_$DB.log"

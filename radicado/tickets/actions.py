@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from radicado import unit_of_work
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed, check_priority
@@ -162,7 +163,7 @@ def _default_priority(workspace_id: int) -> Priority:
     return priority
 
 
-@transaction.atomic
+@unit_of_work.atomic
 def create_ticket(
     *,
     actor: Actor,
@@ -309,7 +310,7 @@ def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
         _move(ticket=ticket, actor=actor, state=target, now=now, auto=True)
 
 
-@transaction.atomic
+@unit_of_work.atomic
 def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Reply:
     """Add a public reply by a customer or an agent; raise TicketClosed on a closed ticket."""
     _same_workspace(actor, ticket)
@@ -356,7 +357,7 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
     return reply
 
 
-@transaction.atomic
+@unit_of_work.atomic
 def add_note(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Note:
     """Add an internal note (staff only; never shown to the customer)."""
     _require_staff(actor)
