@@ -1200,7 +1200,7 @@ def main() -> None:
         ts["unexpected_outcomes"] = len(bad)
         ts["unexpected_examples"] = bad[:20]
         ts["load_avg_before"], ts["load_avg_during"], ts["load_avg_after"] = load_before, load_during, load_avg()
-        show("one by one", ts, bad)
+        show("single", ts, bad)
     raw_bytes = [float(len(m)) for _c, m in mix.sent]
     result["message_bytes"] = {"median": statistics.median(raw_bytes), "p95": pct(raw_bytes, 95), "max": max(raw_bytes)}
 

@@ -7,6 +7,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 TARGET = 200  # messages per second
 LABEL = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -28,13 +29,34 @@ def f(v: float | None, digits: int = 1) -> str:
     return "–" if v is None else f"{v:,.{digits}f}"
 
 
+def path(batch: int) -> str:
+    """How a pass fed its messages in: ``intake_batch`` 0 (and every result file older than it) is one by one."""
+    return f"batches of {batch} (`ingest_many`)" if batch else "one by one (`ingest_email`)"
+
+
+def how(batch: int) -> str:
+    """``path`` in a sentence."""
+    return f"in {path(batch)}" if batch else path(batch)
+
+
+def per_category(r: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The pass whose per-category latencies mean something (one by one), and its name."""
+    if r.get("timed_single"):
+        return r["timed_single"], "one-by-one pass"
+    if not r.get("intake_batch"):
+        return r["timed"], "timed stream"
+    return None, "none (batches only: per-chunk means)"
+
+
 def main(res: Path) -> None:
     env = json.loads((res / "env.json").read_text()) if (res / "env.json").exists() else {}
     runs = [json.loads(p.read_text()) for p in sorted(res.glob("mail_*.json"))]
     runs.sort(key=lambda r: ["sqlite", "postgres"].index(r["db"]) if r["db"] in ("sqlite", "postgres") else 9)
     out: list[str] = []
     w = out.append
-    w("# Inbound e-mail throughput (`ingest_email`)")
+    batches = sorted({r["intake_batch"] for r in runs if r.get("intake_batch")})
+    title = ", ".join(f"`ingest_many`, batches of {b}" for b in batches) or "`ingest_email`, one by one"
+    w(f"# Inbound e-mail throughput ({title})")
     w("")
     if env:
         w(
@@ -47,26 +69,49 @@ def main(res: Path) -> None:
     w(f"## Timed stream (target ≥ {TARGET} messages/s)")
     w("")
     w(
-        "| database | messages | wall s | **msg/s** | p50 ms | p95 ms | p99 ms | client CPU ms/msg | "
+        "| database | path | messages | wall s | **msg/s** | p50 ms | p95 ms | p99 ms | client CPU ms/msg | "
         "server CPU ms/msg | statements/msg | SQL time | load avg (before → during → after) | outcomes ok |"
     )
-    w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|")
-    for r in runs:
-        t = r["timed"]
-        during = statistics.median(r["load_avg_during"]) if r.get("load_avg_during") else None
+    w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|")
+
+    def row(r: dict[str, Any], t: dict[str, Any], batch: int, load: tuple[Any, Any, Any], bad: int) -> None:
+        during = statistics.median(load[1]) if load[1] else None
+        rate = f(t["msg_per_s"], 0)
         w(
-            f"| {LABEL.get(r['db'], r['db'])} | {t['messages']:,} | {f(t['wall_s'], 2)} | **{f(t['msg_per_s'], 0)}** | "
+            f"| {LABEL.get(r['db'], r['db'])} | {path(batch)} | {t['messages']:,} | {f(t['wall_s'], 2)} | "
+            f"{f'**{rate}**' if batch or not r.get('intake_batch') else rate} | "
             f"{f(t['p50_ms'], 2)} | {f(t['p95_ms'], 2)} | {f(t['p99_ms'], 2)} | {f(t['cpu_ms_per_msg'], 2)} | "
             f"{f(t['server_cpu_ms_per_msg'], 2)} | {f(t['statements_per_msg'], 1)} | {f(100 * t['sql_share'], 0)} % | "
-            f"{f(r['load_avg_before'], 2)} → {f(during, 2)} → {f(r['load_avg_after'], 2)} | "
-            f"{t['messages'] - r['unexpected_outcomes']:,}/{t['messages']:,} |"
+            f"{f(load[0], 2)} → {f(during, 2)} → {f(load[2], 2)} | {t['messages'] - bad:,}/{t['messages']:,} |"
         )
+
+    for r in runs:  # the headline: as run (batched, unless an old file or --intake-batch 0)
+        load = (r["load_avg_before"], r.get("load_avg_during"), r["load_avg_after"])
+        row(r, r["timed"], r.get("intake_batch", 0), load, r["unexpected_outcomes"])
+    for r in runs:  # the comparison: the same mix one by one, measured after the stream in the same run
+        ts = r.get("timed_single")
+        if ts:
+            load = (ts.get("load_avg_before"), ts.get("load_avg_during"), ts.get("load_avg_after"))
+            row(r, ts, 0, load, ts["unexpected_outcomes"])
     w("")
+    batched = any(r.get("intake_batch") for r in runs)
     w(
-        "msg/s = messages / wall time of the ingest loop (generation between batches not timed). "
+        ("The headline rows feed the messages to `ingest_many` in batches (chunks); " if batched else "")
+        + (
+            "the one-by-one rows are fresh messages of the same mix through `ingest_email`, timed right after the "
+            "stream in the same process. "
+            if any(r.get("timed_single") for r in runs)
+            else ""
+        )
+        + "msg/s = messages / wall time of the ingest loop (generation between batches not timed). "
         "Client CPU = this process; server CPU = the PostgreSQL backend (/proc). "
         "SQL time = time inside the database driver's execute, as a share of wall time (commits not included)."
     )
+    if batched:
+        w(
+            "In batch mode a message's own latency is not measured: each message gets its chunk's mean (chunk "
+            "wall time / chunk size), so p50/p95/p99 there are percentiles of per-chunk means, not of messages."
+        )
     w("")
     parallel = [(r, par) for r in runs for par in r.get("parallel") or []]
     if parallel:
@@ -85,13 +130,23 @@ def main(res: Path) -> None:
                 f"{par['messages'] - par['unexpected_outcomes']:,}/{par['messages']:,} | {'; '.join(par['errors']) or '–'} |"
             )
         w("")
+        pbatch = sorted({par.get("intake_batch", 0) for _r, par in parallel})
         w(
             "Each process has its own connection and its own stream of the same mix, built before the start "
-            "signal; msg/s = all messages / wall time from the signal until the last process finished."
+            "signal, and ingests it "
+            + " / ".join(how(b) for b in pbatch)
+            + "; msg/s = all messages / wall time from the signal until the last process finished."
+            + (" Percentiles in batch mode are of per-chunk means." if any(pbatch) else "")
         )
         w("")
-    if runs:
-        w("## Per category")
+    sources = [(r, *per_category(r)) for r in runs]
+    first = next((src for _r, src, _name in sources if src is not None), None)
+    if first is not None:
+        counts = sorted({src["messages"] for _r, src, _name in sources if src is not None})
+        w(
+            f"## Per category, one by one (`ingest_email`, {' / '.join(f'{n:,}' for n in counts)} messages; "
+            "latency per message is only measurable one by one)"
+        )
         w("")
         head = "| category | share |"
         rule = "|---|--:|"
@@ -103,26 +158,35 @@ def main(res: Path) -> None:
         rule += "--:|---|"
         w(head)
         w(rule)
-        cats = runs[0]["timed"]["categories"]
-        for cat, c0 in cats.items():
-            row = f"| {CATEGORY.get(cat, cat)} | {f(100 * c0['share'], 1)} % |"
-            for r in runs:
-                c = r["timed"]["categories"].get(cat)
+        for cat, c0 in first["categories"].items():
+            line = f"| {CATEGORY.get(cat, cat)} | {f(100 * c0['share'], 1)} % |"
+            for _r, src, _name in sources:
+                c = src["categories"].get(cat) if src is not None else None
                 if c is None:
-                    row += " – | – | – | – |"
+                    line += " – | – | – | – |"
                 else:
-                    row += (
+                    line += (
                         f" {f(c['mean_ms'], 2)} | {f(c['msg_per_s'], 0)} | {f(c['p50_ms'], 2)} | {f(c['p95_ms'], 2)} |"
                     )
             outcome = ", ".join(f"{k} ({v})" for k, v in c0["outcomes"].items())
-            row += f" {f(c0['statements_per_msg'], 1)} | {outcome} |"
-            w(row)
+            line += f" {f(c0['statements_per_msg'], 1)} | {outcome} |"
+            w(line)
         w("")
-        w("msg/s per category = 1000 / mean ms: the rate of a stream made only of that kind of message.")
+        names = {name for _r, _src, name in sources}
+        origin = (
+            f"From the {names.pop()}"
+            if len(names) == 1
+            else "From " + "; ".join(f"{LABEL.get(r['db'], r['db'])}: the {name}" for r, _src, name in sources)
+        )
+        w(
+            f"{origin}. msg/s per category = 1000 / mean ms: the rate of a stream made only of that kind of "
+            "message, one by one. Statements/msg and outcomes: the first database."
+        )
         w("")
     corpus = [r for r in runs if r.get("corpus")]
     if corpus:
-        w("## Real-world corpus (../shared/corpora/email, read in place)")
+        cbatch = sorted({r["corpus"].get("intake_batch", 0) for r in corpus})
+        w(f"## Real-world corpus (../shared/corpora/email, read in place), {' / '.join(how(b) for b in cbatch)}")
         w("")
         w("| database | messages | MB | wall s | msg/s | p50 ms | p95 ms | max ms | statements/msg | outcomes |")
         w("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
@@ -138,17 +202,37 @@ def main(res: Path) -> None:
     for r in runs:
         t = r["timed"]
         n = t["messages"]
-        w(f"## Statements per message, {LABEL.get(r['db'], r['db'])} ({f(t['statements_per_msg'], 1)} in all)")
+        ts = r.get("timed_single")
+        db = LABEL.get(r["db"], r["db"])
+        if not ts:
+            w(f"## Statements per message, {db}: {f(t['statements_per_msg'], 1)} {how(r.get('intake_batch', 0))}")
+            w("")
+            w("| statement | per message |")
+            w("|---|--:|")
+            for k, v in list(t["by_statement"].items())[:20]:
+                w(f"| `{k}` | {v / n:.2f} |")
+            w("")
+            continue
+        m = ts["messages"]
+        w(
+            f"## Statements per message, {db}: {f(t['statements_per_msg'], 1)} {how(r.get('intake_batch', 0))}, "
+            f"{f(ts['statements_per_msg'], 1)} {how(0)}"
+        )
         w("")
-        w("| statement | per message |")
-        w("|---|--:|")
-        for k, v in list(t["by_statement"].items())[:20]:
-            w(f"| `{k}` | {v / n:.2f} |")
+        w(f"| statement | {path(r.get('intake_batch', 0))} | one by one (`ingest_email`) |")
+        w("|---|--:|--:|")
+        kinds = {**dict.fromkeys(t["by_statement"]), **dict.fromkeys(ts["by_statement"])}
+        top = sorted(kinds, key=lambda k: -max(t["by_statement"].get(k, 0) / n, ts["by_statement"].get(k, 0) / m))
+        for k in top[:25]:
+            w(f"| `{k}` | {t['by_statement'].get(k, 0) / n:.2f} | {ts['by_statement'].get(k, 0) / m:.2f} |")
         w("")
     staged = [r for r in runs if r.get("stages")]
     if staged:
         n = staged[0]["stages"]["messages"]
-        w(f"## Where the time goes ({n} more messages of the mix, a timer around each stage, no profiler)")
+        w(
+            f"## Where the time goes ({n} more messages of the mix, one by one with `ingest_email`, a timer around "
+            "each stage, no profiler)"
+        )
         w("")
         head = "| stage |" + "".join(f" {LABEL.get(r['db'], r['db'])} ms/msg |" for r in staged)
         w(head + " calls |")
@@ -176,7 +260,7 @@ def main(res: Path) -> None:
             continue
         w(
             f"## cProfile, {LABEL.get(r['db'], r['db'])}: {p['messages']} more messages of the same mix "
-            f"({f(p['wall_s_under_profiler'], 1)} s under the profiler)"
+            f"{how(p.get('intake_batch', 0))}, {f(p['wall_s_under_profiler'], 1)} s under the profiler"
         )
         w("")
         w("Top 15 by cumulative time:")
