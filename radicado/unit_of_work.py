@@ -39,9 +39,11 @@ class UnitOfWork:
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
         self._pending: list[tuple[Model, bool]] = []  # (row, ignore_conflicts), in the order they were made
-        self._flushes = 0
         self._written: list[Model] = []
-        self._new: set[tuple[type[Model], Any]] = set()  # rows inserted in this unit of work, written at once
+        self._new: set[tuple[type[Model], Any]] = set()
+        self._after_commit: dict[
+            Any, tuple[Callable[[list[Any]], object], list[Any]]
+        ] = {}  # rows inserted in this unit of work, written at once
 
     def read(self, key: Any, load: Callable[[], T]) -> T:
         if key not in self.memo:
@@ -55,6 +57,10 @@ class UnitOfWork:
         """Rows of ``model`` waiting for the flush, oldest first."""
         return [obj for obj, _ in self._pending if type(obj) is model]
 
+    def after_commit(self, key: Any, item: Any, run: Callable[[list[Any]], object]) -> None:
+        """Collect ``item`` under ``key``; once the transaction commits, ``run(items)`` is called once per key."""
+        self._after_commit.setdefault(key, (run, []))[1].append(item)
+
     def note_new(self, obj: Model) -> None:
         self._new.add((type(obj), obj.pk))
 
@@ -65,22 +71,6 @@ class UnitOfWork:
     def made(self, model: type[M]) -> list[M]:
         """Rows of ``model`` this unit of work inserted, written or pending, oldest first."""
         return [obj for obj in self._written if type(obj) is model] + self.pending(model)
-
-    def checkpoint(self) -> tuple[int, int]:
-        return self._flushes, len(self._pending)
-
-    def discard_since(self, checkpoint: tuple[int, int]) -> bool:
-        """Forget the rows made since ``checkpoint`` (their savepoint was rolled back).
-
-        False if the unit of work flushed meanwhile: rows of earlier work were then written inside
-        that savepoint and rolled back with it, and only redoing the whole transaction restores them.
-        """
-        flushes, size = checkpoint
-        if flushes != self._flushes:
-            self._pending.clear()
-            return False
-        del self._pending[size:]
-        return True
 
     def flush_for(self, ticket_id: int) -> None:
         """Write everything out if any pending row belongs to ``ticket_id`` (before acting on it)."""
@@ -96,7 +86,6 @@ class UnitOfWork:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        self._flushes += 1
         groups: dict[tuple[type[Model], bool], list[Model]] = {}
         for obj, ignore in rows:
             groups.setdefault((type(obj), ignore), []).append(obj)
@@ -127,6 +116,8 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     try:
         yield uow
         uow.flush()
+        for run, items in uow._after_commit.values():  # outside any savepoint: they follow the transaction
+            transaction.on_commit(functools.partial(run, items))
     finally:
         _current.reset(token)
 
@@ -134,9 +125,9 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 def atomic(fn: Callable[P, T]) -> Callable[P, T]:
     """``transaction.atomic`` for an action, without its savepoint inside a unit of work.
 
-    There each message already runs in its own savepoint, which an exception rolls back as a whole
-    (and the batch code never catches an action's exception to go on in the same savepoint), so a
-    second savepoint per action would only add two statements (round trips on PostgreSQL).
+    There an exception rolls the whole unit of work back (the batch is then done again one message
+    at a time), and nothing catches an action's exception to go on, so a savepoint per action would
+    only add two statements (two round trips on PostgreSQL).
     """
 
     @functools.wraps(fn)

@@ -10,16 +10,18 @@ from django.db.models import Model
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
+from radicado import unit_of_work
 from radicado.channels import whatsapp_outbox
 from radicado.channels.outbox import send_due
 
 log = logging.getLogger(__name__)
 
 
-def send_after_commit(job: Callable[[int], object], row: Model | int) -> None:
+def send_after_commit(job: Callable[[int | list[int]], object], row: Model | int) -> None:
     """Enqueue ``job(row.id)`` once the current transaction commits, and never fail the caller.
 
-    ``row`` may be a row a unit of work has yet to write: its id is read at commit.
+    ``row`` may be a row a unit of work has yet to write: its id is read at commit. In a unit of
+    work, the rows of one job are sent by a single ``job([ids])`` (one enqueue per batch).
 
     The row is the promise and it is already committed: if the nudge cannot be queued (the queue
     is locked, the disk is full), the periodic sweep sends the row, and the caller must not see
@@ -27,20 +29,28 @@ def send_after_commit(job: Callable[[int], object], row: Model | int) -> None:
     request exists, and reprocessing it would register the request twice).
     """
 
-    def nudge() -> None:
-        row_id = row if isinstance(row, int) else row.pk
-        try:
-            job(row_id)
-        except Exception:  # logged, not raised: the sweep delivers the row
-            log.exception("could not enqueue %s for row %s; the periodic sweep will send it", job, row_id)
+    uow = unit_of_work.current()
+    if uow is not None:
+        uow.after_commit(("send", job), row, lambda rows: _nudge(job, [_id(r) for r in rows]))
+    else:
+        transaction.on_commit(lambda: _nudge(job, _id(row)))
 
-    transaction.on_commit(nudge)
+
+def _id(row: Model | int) -> int:
+    return row if isinstance(row, int) else int(row.pk)
+
+
+def _nudge(job: Callable[[int | list[int]], object], ids: int | list[int]) -> None:
+    try:
+        job(ids)
+    except Exception:  # logged, not raised: the sweep delivers the rows
+        log.exception("could not enqueue %s for %s; the periodic sweep will send it", job, ids)
 
 
 @db_task(retries=0)
-def send_outbound(mail_id: int) -> None:
-    """Send one queued message now (enqueued after commit; the sweep catches lost ones)."""
-    send_due(now=timezone.now(), ids=[mail_id])
+def send_outbound(mail_ids: int | list[int]) -> None:
+    """Send queued messages now (enqueued after commit; the sweep catches lost ones)."""
+    send_due(now=timezone.now(), ids=mail_ids if isinstance(mail_ids, list) else [mail_ids])
 
 
 def send_pending() -> int:
@@ -49,9 +59,9 @@ def send_pending() -> int:
 
 
 @db_task(retries=0)
-def send_whatsapp(message_id: int) -> None:
-    """Send one queued WhatsApp message (after commit; the sweep retries)."""
-    whatsapp_outbox.send_due(now=timezone.now(), ids=[message_id])
+def send_whatsapp(message_ids: int | list[int]) -> None:
+    """Send queued WhatsApp messages now (after commit; the sweep retries)."""
+    whatsapp_outbox.send_due(now=timezone.now(), ids=message_ids if isinstance(message_ids, list) else [message_ids])
 
 
 def send_pending_whatsapp() -> int:

@@ -9,6 +9,7 @@ then by a signed plus-address; otherwise register a new ticket.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -82,10 +83,9 @@ def ingest_many(*, mailbox: Mailbox, messages: Sequence[tuple[bytes, dt.datetime
     """``ingest_email`` for a batch (an IMAP poll, a folder of files): the same outcomes, far fewer statements.
 
     The raw bytes are stored first, all together, and committed. Then every message is processed in
-    one transaction and one unit of work (ADR 0010), each in its own savepoint: a message that fails
-    is quarantined alone, as it would be on its own. If the batch cannot finish (a message failed
-    after the batch wrote rows for it, or another process took a row first), the transaction rolls
-    back and the messages are processed one by one, as ``ingest_email`` would.
+    one transaction and one unit of work (ADR 0010). If the batch cannot finish (a message failed,
+    or another process took a row first), the transaction rolls back and the messages are processed
+    one by one, as ``ingest_email`` would: the one that fails is quarantined alone.
     """
     stored = store_many(workspace_id=mailbox.workspace_id, messages=messages, source=source)
     results: list[IngestResult | None] = [None] * len(messages)
@@ -128,7 +128,7 @@ def ingest_many(*, mailbox: Mailbox, messages: Sequence[tuple[bytes, dt.datetime
 
 
 class BatchAborted(Exception):
-    """A message failed after its batch had written rows inside its savepoint: redo the batch one by one."""
+    """A message of a batch failed: the batch is rolled back and done again one message at a time."""
 
 
 @dataclass
@@ -183,9 +183,10 @@ def _process(
         outcome(status=RawStatus.QUARANTINED, outcome="quarantined", detail=str(parsed))
         return IngestResult(outcome="quarantined", detail=str(parsed), raw_id=row.id)
     uow = unit_of_work.current()
-    checkpoint = uow.checkpoint() if uow is not None else None
     try:
-        with transaction.atomic():
+        # Alone, a message has its own savepoint. In a batch it has none (two round trips fewer): if it
+        # fails, the whole batch is rolled back and done again one message at a time (``ingest_many``).
+        with transaction.atomic() if uow is None else contextlib.nullcontext():
             result = _route(mailbox=mailbox, parsed=parsed, now=now)
             status = {
                 "created": RawStatus.PROCESSED,
@@ -205,7 +206,7 @@ def _process(
                 subject=parsed.subject,
             )
     except Exception as exc:  # a bug or bad data must not lose the message: keep it for an admin
-        if uow is not None and checkpoint is not None and not uow.discard_since(checkpoint):
+        if uow is not None:
             raise BatchAborted(row.id) from exc
         log.exception("inbound mail %s quarantined", row.id)
         outcome(

@@ -23,7 +23,7 @@ from radicado.channels.actions import create_mailbox
 from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail, RawMessage
 from radicado.customers.actions import create_contact, create_customer
 from radicado.sla.models import Clock
-from radicado.tickets import actions
+from radicado.tickets import actions, mail_out
 from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many
 from radicado.tickets.models import Note, Reply, Ticket, TicketEvent, WorkflowState
 from radicado.tickets.profiles import install_profile
@@ -241,3 +241,17 @@ def test_a_failure_after_the_batch_wrote_rows_redoes_the_batch_one_by_one(
     assert batched[2].outcome == "quarantined"
     assert "processed one by one" in caplog.text
     assert seen_by_users(many) == seen_by_users(one)
+
+
+def test_a_batch_asks_once_for_its_acknowledgements_to_be_sent(
+    pair: tuple[Mailbox, Mailbox], monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    _, many = pair
+    jobs: list[object] = []
+    monkeypatch.setattr(mail_out, "send_outbound", jobs.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        results = ingest_many(mailbox=many, messages=stream(many)[:3], source="imap")
+
+    assert [r.outcome for r in results] == ["created", "created", "threaded"]
+    acks = list(OutboundMail.objects.filter(workspace=many.workspace).order_by("id").values_list("id", flat=True))
+    assert len(acks) == 2 and jobs == [acks]  # one job for the batch, after the commit
