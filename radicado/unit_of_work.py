@@ -39,11 +39,11 @@ class UnitOfWork:
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
         self._pending: list[tuple[Model, bool]] = []  # (row, ignore_conflicts), in the order they were made
-        self._written: list[Model] = []
-        self._new: set[tuple[type[Model], Any]] = set()
-        self._after_commit: dict[
-            Any, tuple[Callable[[list[Any]], object], list[Any]]
-        ] = {}  # rows inserted in this unit of work, written at once
+        self._pending_of: dict[type[Model], list[Model]] = {}  # the same rows, per model
+        self._made_of: dict[type[Model], list[Model]] = {}  # every row inserted, written or pending, per model
+        self._new: set[tuple[type[Model], Any]] = set()  # rows saved at once, noted by note_new
+        self._after_commit: dict[Any, tuple[Callable[[list[Any]], object], list[Any]]] = {}
+        self._before_commit: list[Callable[[], object]] = []
 
     def read(self, key: Any, load: Callable[[], T]) -> T:
         if key not in self.memo:
@@ -52,10 +52,20 @@ class UnitOfWork:
 
     def add(self, obj: Model, *, ignore_conflicts: bool = False) -> None:
         self._pending.append((obj, ignore_conflicts))
+        self._pending_of.setdefault(type(obj), []).append(obj)
+        self._made_of.setdefault(type(obj), []).append(obj)
 
     def pending(self, model: type[M]) -> list[M]:
         """Rows of ``model`` waiting for the flush, oldest first."""
-        return [obj for obj, _ in self._pending if type(obj) is model]
+        return list(self._pending_of.get(model, ()))  # type: ignore[arg-type]
+
+    def made(self, model: type[M]) -> list[M]:
+        """Rows of ``model`` this unit of work inserted, written or pending, oldest first."""
+        return list(self._made_of.get(model, ()))  # type: ignore[arg-type]
+
+    def before_commit(self, run: Callable[[], object]) -> None:
+        """Call ``run()`` at the end of the unit of work, after the last flush, inside the transaction."""
+        self._before_commit.append(run)
 
     def after_commit(self, key: Any, item: Any, run: Callable[[list[Any]], object]) -> None:
         """Collect ``item`` under ``key``; once the transaction commits, ``run(items)`` is called once per key."""
@@ -67,10 +77,6 @@ class UnitOfWork:
     def is_new(self, obj: Model) -> bool:
         """Whether this unit of work inserted ``obj`` (so no other transaction has rows pointing at it)."""
         return (type(obj), obj.pk) in self._new
-
-    def made(self, model: type[M]) -> list[M]:
-        """Rows of ``model`` this unit of work inserted, written or pending, oldest first."""
-        return [obj for obj in self._written if type(obj) is model] + self.pending(model)
 
     def flush_for(self, ticket_id: int) -> None:
         """Write everything out if any pending row belongs to ``ticket_id`` (before acting on it)."""
@@ -85,13 +91,12 @@ class UnitOfWork:
         """
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
+        rows, self._pending, self._pending_of = self._pending, [], {}
         groups: dict[tuple[type[Model], bool], list[Model]] = {}
         for obj, ignore in rows:
             groups.setdefault((type(obj), ignore), []).append(obj)
         for (model, ignore), objs in groups.items():
             model._default_manager.bulk_create(objs, ignore_conflicts=ignore)
-        self._written.extend(obj for obj, _ in rows)
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("radicado_unit_of_work", default=None)
@@ -116,6 +121,8 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     try:
         yield uow
         uow.flush()
+        for run_now in uow._before_commit:
+            run_now()
         for run, items in uow._after_commit.values():  # outside any savepoint: they follow the transaction
             transaction.on_commit(functools.partial(run, items))
     finally:

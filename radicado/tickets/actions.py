@@ -120,24 +120,54 @@ def allocate_ticket_number(*, workspace_id: int) -> int:
 
     Must run inside the transaction that inserts the ticket: the row lock taken by
     the UPDATE serialises concurrent callers until commit, and a rollback returns
-    the number.
+    the number. A unit of work takes numbers in blocks: it holds the lock anyway,
+    and gives back what it did not use before it commits.
     """
-    number = _next_number(workspace_id)
+    uow = unit_of_work.current()
+    if uow is not None:
+        return _number_from_block(uow, workspace_id)
+    return _take_numbers(workspace_id, 1)
+
+
+NUMBER_BLOCK = 16
+
+
+def _number_from_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> int:
+    block: list[int] | None = uow.memo.get(("numbers", workspace_id))
+    if block is None:  # [next to hand out, last reserved]
+        block = uow.memo[("numbers", workspace_id)] = [1, 0]
+        uow.before_commit(lambda: _give_back(workspace_id, block))
+    if block[0] > block[1]:
+        block[1] = _take_numbers(workspace_id, NUMBER_BLOCK)
+        block[0] = block[1] - NUMBER_BLOCK + 1
+    block[0] += 1
+    return block[0] - 1
+
+
+def _give_back(workspace_id: int, block: list[int]) -> None:
+    unused = block[1] - block[0] + 1
+    if unused > 0:
+        _next_number(workspace_id, -unused)
+
+
+def _take_numbers(workspace_id: int, count: int) -> int:
+    """Raise the counter by ``count`` and return its new value (the last number taken)."""
+    number = _next_number(workspace_id, count)
     if number is None:  # the workspace's first ticket: make its row, then take from it
         TicketSequence.objects.get_or_create(workspace_id=workspace_id)
-        number = _next_number(workspace_id)
+        number = _next_number(workspace_id, count)
         assert number is not None
     return number
 
 
-def _next_number(workspace_id: int) -> int | None:
-    """Increment and read the counter in one statement (UPDATE … RETURNING); None without a row."""
+def _next_number(workspace_id: int, step: int) -> int | None:
+    """Move the counter by ``step`` and read it in one statement (UPDATE … RETURNING); None without a row."""
     qn = connection.ops.quote_name
     table, last, key = qn(TicketSequence._meta.db_table), qn("last_number"), qn("workspace_id")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {last} = {last} + 1 WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
-            [workspace_id],
+            f"UPDATE {table} SET {last} = {last} + %s WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
+            [step, workspace_id],
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])

@@ -193,6 +193,12 @@ def test_a_batch_ends_as_the_same_messages_one_by_one(pair: tuple[Mailbox, Mailb
     assert outcomes.count("created") == 9 and outcomes.count("quarantined") == 2  # the story is the one told
     assert seen_by_users(many) == seen_by_users(one)
     assert seen_by_users(one)["auto_replies"] == 8  # carol 5 of her 6 (the limit), zoe 2, dave 1
+    # Numbers taken in blocks by the batch and not used are given back: the next request is number 10.
+    for mailbox in (one, many):
+        raw = _mail(mailbox, "erin@example.com", "Después", "Una más.", "after@ex.com")
+        assert ingest_email(mailbox=mailbox, raw=raw, source="imap", now=LATER + dt.timedelta(hours=1)).ticket == (
+            f"{mailbox.workspace.ticket_prefix}-000010"
+        )
 
 
 def test_a_reply_that_moves_a_ticket_of_the_same_batch_sees_its_clocks(pair: tuple[Mailbox, Mailbox]) -> None:
