@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import secrets
-from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.utils import format_datetime, formataddr
-
-# The body as quoted-printable UTF-8: readable where it is ASCII, 7-bit clean everywhere.
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
 
 
 def new_message_id(*, reference: str, domain: str) -> str:
@@ -45,7 +41,11 @@ def compose(
     person's reply. Automatic mail also asks auto-responders not to answer.
     """
     msg: Message[str, str | Header] = Message()
-    msg.set_payload(body, _UTF8_QP)  # adds MIME-Version, Content-Type text/plain; charset="utf-8" and the encoding
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = 'text/plain; charset="utf-8"'
+    msg["Content-Transfer-Encoding"] = "quoted-printable"
+    # binascii's quoted-printable is C; email.quoprimime, which set_payload(charset) would use, is Python.
+    msg.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
     msg["From"] = formataddr((_one_line(from_name), from_address), charset="utf-8")
     msg["To"] = ", ".join(to)
     msg["Subject"] = _text_header(subject)
