@@ -10,8 +10,8 @@ auto-reply marks, outbox rows). A unit of work (ADR 0010) lets a batch of messag
 - append those rows in one ``bulk_create`` per model at the end (``insert``),
 
 while every message still sees what the messages before it did: code that reads a kind
-of row it may also have deferred asks ``pending`` first, and the batch flushes before
-a message acts on a ticket that has pending rows (``flush_for``).
+of row it may also have deferred either counts the rows the unit of work made (``pending``,
+``made``) or has them written first (``flush_for`` a ticket, as the ANS clock readers do).
 
 Outside a unit of work both helpers do the plain thing (read now, ``save`` now), so
 actions called from the console, the portal, the API or a sweep are unchanged.
@@ -188,6 +188,13 @@ def pending(model: type[M]) -> list[M]:
     """The rows of ``model`` the current unit of work has yet to write (none outside one)."""
     uow = _current.get()
     return [] if uow is None else uow.pending(model)
+
+
+def flush_for(ticket_id: int) -> None:
+    """Before reading a ticket's rows of a deferred model: write them out if the unit of work holds any."""
+    uow = _current.get()
+    if uow is not None:
+        uow.flush_for(ticket_id)
 
 
 def saved(obj: M) -> M:

@@ -15,7 +15,7 @@ from django.db import transaction
 from radicado.businesstime import Calendar
 from radicado.sla.models import Clock, ClockState, Target, TargetKind, TargetUnit, Tier
 from radicado.sla.rules import TicketFacts, compiled, select_targets, tier_for
-from radicado.unit_of_work import insert
+from radicado.unit_of_work import flush_for, insert
 
 STOPPING_CATEGORIES = ("closed", "cancelled")
 RESOLVING_CATEGORIES = ("resolved", "closed")
@@ -129,6 +129,7 @@ def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | None) -> 
 
 
 def _open_clocks(ticket_id: int) -> list[Clock]:
+    flush_for(ticket_id)  # clocks a unit of work has yet to write
     return list(
         Clock.objects.filter(ticket_id=ticket_id, completed_at__isnull=True).select_related("target", "calendar")
     )
@@ -186,6 +187,7 @@ def on_category(*, ticket_id: int, category: str, now: dt.datetime) -> None:
 
 def _reopen_resolution(*, ticket_id: int, now: dt.datetime) -> None:
     """A resolved ticket back at work: resolved time counts as a pause, the clock runs again."""
+    flush_for(ticket_id)
     clock = (
         Clock.objects.filter(ticket_id=ticket_id, kind=TargetKind.RESOLUTION, completed_at__isnull=False)
         .select_related("target", "calendar")
@@ -224,6 +226,7 @@ def retarget(*, facts: TicketFacts, now: dt.datetime) -> None:
         return
     tier = tier_for(workspace_id=facts.workspace_id, contract_value=facts.contract_value, on=facts.created_at.date())
     wanted = select_targets(facts, tier.code if tier else "")
+    flush_for(facts.ticket_id)
     existing = {c.kind: c for c in Clock.objects.filter(ticket_id=facts.ticket_id).select_related("target", "calendar")}
     for kind, target in wanted.items():
         clock = existing.get(kind)

@@ -240,25 +240,18 @@ def _ticket_id(workspace_id: int, reference: str | None) -> int | None:
 def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
     ws_id = mailbox.workspace_id
     sender = parsed.from_address or ""
-    uow = unit_of_work.current()
-    if uow is not None:  # the lookups below must see the Message-IDs earlier messages of the batch indexed
-        ids = {parsed.message_id, *parsed.in_reply_to, *parsed.references, *parsed.bounced_message_ids}
-        if any(m.message_id in ids for m in uow.pending(MessageIndex)):
-            uow.flush()
     contact, seen, ours = _first_lookups(ws_id, parsed.message_id or "", sender)
     if seen:
         return IngestResult(outcome="ignored", detail="duplicate message-id")
     if ours:
         return IngestResult(outcome="ignored", detail="from our own address")
     if parsed.is_bounce:
-        return _bounce(ws_id=ws_id, parsed=parsed, now=now)
+        return _bounce(mailbox=mailbox, parsed=parsed, now=now)
     if parsed.automatic:
         return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
     if not sender:
         return IngestResult(outcome="held", detail="no sender address")
     ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact)
-    if ticket is not None and uow is not None:
-        uow.flush_for(ticket.id)  # acting on a ticket of this batch: its clocks and index rows are written first
     if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
         return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
     if contact is None:
@@ -351,12 +344,7 @@ def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -
     ws_id = mailbox.workspace_id
     ids = [*parsed.in_reply_to, *reversed(parsed.references)]
     if ids:
-        ticket_id = (
-            MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids)
-            .order_by("-created_at")
-            .values_list("ticket_id", flat=True)
-            .first()
-        )
+        ticket_id = _indexed_ticket(ws_id, ids, newest=True)
         if ticket_id is not None:
             return _ticket_of(mailbox, id=ticket_id), "message-id"
     prefix = mailbox.workspace.ticket_prefix
@@ -377,6 +365,20 @@ def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -
                 if ticket is not None:
                     return ticket, "plus address"
     return None, ""
+
+
+def _indexed_ticket(ws_id: int, ids: list[str], *, newest: bool) -> int | None:
+    """The ticket of the newest (else the first indexed) of ``ids``, including what this batch indexed."""
+    query = MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids)
+    found = query.order_by("-created_at" if newest else "id").values_list("created_at", "ticket_id").first()
+    wanted = set(ids)
+    mine = [(m.created_at, m.ticket_id) for m in unit_of_work.made(MessageIndex) if m.message_id in wanted]
+    if not mine:
+        return found[1] if found else None
+    if not newest:
+        return found[1] if found else mine[0][1]
+    candidates = [*([found] if found else []), *mine]
+    return max(reversed(candidates), key=lambda c: c[0])[1]  # ties: the latest made
 
 
 def _ticket_of(mailbox: Mailbox, **lookup: int) -> Ticket | None:
@@ -434,22 +436,15 @@ def _note_skipped(ticket: Ticket, skipped: list[str], now: dt.datetime) -> None:
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
 
 
-def _bounce(*, ws_id: int, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
-    found = (
-        MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=parsed.bounced_message_ids)
-        .select_related("ticket__workspace")
-        .first()
-    )
-    if found is None:
+def _bounce(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> IngestResult:
+    ticket_id = _indexed_ticket(mailbox.workspace_id, parsed.bounced_message_ids, newest=False)
+    ticket = _ticket_of(mailbox, id=ticket_id) if ticket_id is not None else None
+    if ticket is None:
         return IngestResult(outcome="ignored", detail="bounce for no known message")
-    if (uow := unit_of_work.current()) is not None:
-        uow.flush_for(found.ticket_id)
-    system = Actor(workspace=found.ticket.workspace, role="agent", name="Radicado")
+    system = Actor(workspace=ticket.workspace, role="agent", name="Radicado")
     body = _("An e-mail about this ticket could not be delivered:") + "\n\n" + (parsed.text[:2000] or EMPTY_BODY)
-    actions.add_note(actor=system, ticket=found.ticket, body=body, now=now)
-    return IngestResult(
-        outcome="ignored", ticket=found.ticket.reference, detail="bounce noted", ticket_id=found.ticket_id
-    )
+    actions.add_note(actor=system, ticket=ticket, body=body, now=now)
+    return IngestResult(outcome="ignored", ticket=ticket.reference, detail="bounce noted", ticket_id=ticket.id)
 
 
 def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime, how: str) -> IngestResult:
