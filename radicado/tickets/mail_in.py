@@ -38,7 +38,7 @@ from radicado.customers.models import Contact, Customer
 from radicado.tickets import actions, notify
 from radicado.tickets.attachments import AttachmentRejected, Upload, validate_uploads
 from radicado.tickets.mail_out import auto_reply_allowed, preload_auto_replies
-from radicado.tickets.models import Channel, Ticket, TicketType
+from radicado.tickets.models import Channel, Ticket, TicketType, WorkflowState
 from radicado.workspaces.access import Actor
 
 log = logging.getLogger(__name__)
@@ -387,9 +387,15 @@ def _ticket_of(mailbox: Mailbox, **lookup: int) -> Ticket | None:
     Few joins on purpose: PostgreSQL spent ~3 ms planning the six-table join this used to be, more
     than the two key lookups it saved (pg_stat_statements, benchmarks/mail).
     """
-    ticket = Ticket.objects.select_related("state").filter(workspace_id=mailbox.workspace_id, **lookup).first()
-    if ticket is not None:
-        ticket.workspace = mailbox.workspace
+    uow = unit_of_work.current()
+    query = Ticket.objects.filter(workspace_id=mailbox.workspace_id, **lookup)
+    ticket = (query if uow is not None else query.select_related("state")).first()
+    if ticket is None:
+        return None
+    ticket.workspace = mailbox.workspace
+    if uow is not None:  # a batch reads each workflow state once
+        state_id = ticket.state_id
+        ticket.state = uow.read(("state", state_id), lambda: WorkflowState.objects.get(id=state_id))
     return ticket
 
 
