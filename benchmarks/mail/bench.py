@@ -1056,6 +1056,18 @@ def load_avg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def calibration_s() -> float:
+    """CPU seconds for 5 million additions in pure Python: how fast this (shared, throttled) CPU is right now.
+
+    The same code measured minutes apart on this machine has varied by a third; compare runs by this too.
+    """
+    c0 = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.process_time() - c0
+
+
 def db_version() -> str:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
@@ -1124,6 +1136,7 @@ def main() -> None:
         "single_messages": args.single_messages,
         "mix": CATEGORIES,
         "load_avg_before": load_avg(),
+        "calibration_s_before": calibration_s(),
         "cores": os.cpu_count(),
     }
 
@@ -1171,6 +1184,7 @@ def main() -> None:
     timed, load_during = stream(args.messages, intake)
     result["load_avg_during"] = load_during
     result["load_avg_after"] = load_avg()
+    result["calibration_s_after"] = calibration_s()
     result["timed"] = summarise(timed)
     result["timed"]["intake_batch"] = intake
     bad = check(timed.records)

@@ -113,6 +113,18 @@ def main(res: Path) -> None:
             "wall time / chunk size), so p50/p95/p99 there are percentiles of per-chunk means, not of messages."
         )
     w("")
+    calibrated = [r for r in runs if r.get("calibration_s_before") is not None]
+    if calibrated:
+        w(
+            "CPU speed at the time (CPU seconds for 5 million additions in pure Python, before → after the timed "
+            "stream; lower is faster, about 0.5 s when this machine is at its best): "
+            + "; ".join(
+                f"{LABEL.get(r['db'], r['db'])} {f(r['calibration_s_before'], 2)} → {f(r.get('calibration_s_after'), 2)}"
+                for r in calibrated
+            )
+            + "."
+        )
+        w("")
     parallel = [(r, par) for r in runs for par in r.get("parallel") or []]
     if parallel:
         w("## Several ingest processes at once (a structural option, not the headline)")
