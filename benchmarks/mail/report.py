@@ -117,7 +117,7 @@ def main(res: Path) -> None:
     if calibrated:
         w(
             "CPU speed at the time (CPU seconds for 5 million additions in pure Python, before → after the timed "
-            "stream; lower is faster, about 0.5 s when this machine is at its best): "
+            "stream; lower is faster; compare it between runs, and the batched and one-by-one rows within a run): "
             + "; ".join(
                 f"{LABEL.get(r['db'], r['db'])} {f(r['calibration_s_before'], 2)} → {f(r.get('calibration_s_after'), 2)}"
                 for r in calibrated

@@ -132,16 +132,34 @@ def allocate_ticket_number(*, workspace_id: int) -> int:
 NUMBER_BLOCK = 16
 
 
+def lock_numbering(*, workspace_id: int) -> None:
+    """Take the workspace's numbering lock now (a unit of work only), before any other row lock.
+
+    A batch that updated a ticket and then waited for this lock could deadlock with a batch that
+    holds it and updates the same ticket; taking it first gives every batch the same lock order.
+    """
+    uow = unit_of_work.current()
+    if uow is None:
+        raise RuntimeError("lock_numbering is for a unit of work")
+    _number_block(uow, workspace_id)
+
+
 def _number_from_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> int:
+    block = _number_block(uow, workspace_id)
+    block[0] += 1
+    return block[0] - 1
+
+
+def _number_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> list[int]:
+    """[next number to hand out, last number reserved], with at least one number left."""
     block: list[int] | None = uow.memo.get(("numbers", workspace_id))
-    if block is None:  # [next to hand out, last reserved]
+    if block is None:
         block = uow.memo[("numbers", workspace_id)] = [1, 0]
         uow.before_commit(lambda: _give_back(workspace_id, block))
     if block[0] > block[1]:
         block[1] = _take_numbers(workspace_id, NUMBER_BLOCK)
         block[0] = block[1] - NUMBER_BLOCK + 1
-    block[0] += 1
-    return block[0] - 1
+    return block
 
 
 def _give_back(workspace_id: int, block: list[int]) -> None:

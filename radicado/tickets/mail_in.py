@@ -97,6 +97,7 @@ def ingest_many(*, mailbox: Mailbox, messages: Sequence[tuple[bytes, dt.datetime
     parsed = {i: _parse(stored[i][0], messages[i][0]) for i in todo}
     try:
         with transaction.atomic(), unit_of_work.unit_of_work() as uow:
+            actions.lock_numbering(workspace_id=mailbox.workspace_id)  # first: one lock order for all batches
             known = uow.memo[("inbound", mailbox.workspace_id)] = _Known.load(mailbox.workspace_id, parsed.values())
             preload_auto_replies(
                 workspace_id=mailbox.workspace_id,
