@@ -842,7 +842,6 @@ STAGES = [
     ("mailbox_of", "radicado.tickets.mail_out", "mailbox_of", "mail_out.queue_ticket_mail"),
     ("auto_reply_allowed", "radicado.tickets.mail_out", "auto_reply_allowed", "mail_out.queue_ticket_mail"),
     ("thread_headers", "radicado.tickets.mail_out", "thread_headers", "mail_out.queue_ticket_mail"),
-    ("mark (RawMessage update)", "radicado.tickets.mail_in", "mark", None),
     ("job enqueue after commit (send_outbound)", "radicado.tickets.mail_out", "send_outbound", None),
 ]
 

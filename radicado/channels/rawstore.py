@@ -152,36 +152,11 @@ def read_raw(row: RawMessage) -> bytes:
     return data
 
 
-def mark(
-    row: RawMessage,
-    *,
-    status: RawStatus,
-    outcome: str,
-    detail: str = "",
-    ticket_id: int | None = None,
-    message_id: str = "",
-    from_address: str = "",
-    subject: str = "",
-) -> None:
-    """Record what became of a raw message."""
-    set_outcome(
-        row,
-        status=status,
-        outcome=outcome,
-        detail=detail,
-        ticket_id=ticket_id,
-        message_id=message_id,
-        from_address=from_address,
-        subject=subject,
-    )
-    row.save(update_fields=OUTCOME_FIELDS)
-
-
 OUTCOME_FIELDS = ["status", "outcome", "detail", "ticket", "message_id", "from_address", "subject", "attempts"]
 
 
 def save_outcomes(rows: Sequence[RawMessage]) -> None:
-    """``mark``'s write for many rows (after ``set_outcome``): one statement, executed once per row.
+    """Write the outcomes ``set_outcome`` recorded on many rows: one statement, executed once per row.
 
     Django's ``bulk_update`` builds a CASE per field and row, which costs more Python than the rows.
     """
@@ -214,7 +189,7 @@ def set_outcome(
     from_address: str = "",
     subject: str = "",
 ) -> None:
-    """``mark`` without the write (a batch writes its rows' outcomes in one statement)."""
+    """Record on ``row`` what became of it; save ``OUTCOME_FIELDS`` (one message) or ``save_outcomes`` (a batch)."""
     row.status, row.outcome, row.detail, row.ticket_id = status, outcome, detail[:5000], ticket_id
     row.message_id, row.from_address, row.subject = message_id[:500], from_address[:320], subject[:500]
     row.attempts += 1
