@@ -84,10 +84,11 @@ class UnitOfWork:
             self.flush()
 
     def flush(self) -> None:
-        """One INSERT per model (and conflict mode), models in the order their first row was made.
+        """One INSERT per model and conflict mode, in the order their first row was made.
 
-        Deferred rows may point at saved rows or at rows of a model first deferred earlier: the
-        ORM copies a saved parent's new primary key into the child when it is inserted.
+        Rows of one model and mode keep the order they were made in (their ids follow it); insert a
+        model's rows in one mode where that order matters (the Message-ID index). Deferred rows point
+        at saved rows only (a ticket, a reply, a note).
         """
         if not self._pending:
             return

@@ -88,6 +88,7 @@ def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100
     qs = WhatsAppMessage.objects.filter(status="pending", inbound=False)
     if ids is not None:
         qs = qs.filter(id__in=ids)
+        limit = max(limit, len(ids))  # a batch's send job names all its rows
     sent = 0
     for message in claim_due(qs, now=now, limit=limit):
         assert isinstance(message, WhatsAppMessage)

@@ -87,6 +87,8 @@ def ingest_many(*, mailbox: Mailbox, messages: Sequence[tuple[bytes, dt.datetime
     or another process took a row first), the transaction rolls back and the messages are processed
     one by one, as ``ingest_email`` would: the one that fails is quarantined alone.
     """
+    if not messages:
+        return []
     stored = store_many(workspace_id=mailbox.workspace_id, messages=messages, source=source)
     results: list[IngestResult | None] = [None] * len(messages)
     first: dict[int, int] = {}  # raw row id -> the message of the batch that processes it
@@ -493,7 +495,7 @@ def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -
     sender = parsed.from_address or ""
     if not auto_reply_allowed(mailbox=mailbox, address=sender, now=now):
         return
-    AutoReply.objects.create(workspace_id=mailbox.workspace_id, address=sender, sent_at=now)
+    unit_of_work.insert(AutoReply(workspace_id=mailbox.workspace_id, address=sender, sent_at=now))
     message_id = new_message_id(reference="aviso", domain=mailbox.address.rpartition("@")[2])
     raw = compose(
         from_name=mailbox.display_name,

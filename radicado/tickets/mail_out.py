@@ -127,10 +127,11 @@ def queue_ticket_mail(
         references=references,
         automatic=automatic,
     )
-    unit_of_work.insert(
+    unit_of_work.insert(  # a fresh id cannot conflict; inbound rows go in this way too: one group, in order
         MessageIndex(
             workspace_id=ticket.workspace_id, message_id=message_id, ticket=ticket, outbound=True, created_at=now
-        )
+        ),
+        ignore_conflicts=True,
     )
     mail = queue_mail(
         workspace_id=ticket.workspace_id,

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import NOW, PROFILE
 from radicado.channels.actions import create_mailbox
-from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail, RawMessage
+from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail, RawMessage, UnknownSenderPolicy
 from radicado.customers.actions import create_contact, create_customer
 from radicado.sla.models import Clock
 from radicado.tickets import actions, mail_out
@@ -82,7 +82,7 @@ def _bounce(mailbox: Mailbox, bounced: str) -> bytes:
     return bytes(msg)
 
 
-def stream(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
+def stream(mailbox: Mailbox, *, same_now: bool = False, boom: bool = False) -> list[tuple[bytes, dt.datetime]]:
     """The same story for any workspace: its mailbox address and ticket prefix are filled in."""
     prefix = mailbox.workspace.ticket_prefix
     first = _mail(mailbox, "carol@example.com", "Impresora", "La impresora no imprime.", "m1@ex.com")
@@ -119,10 +119,11 @@ def stream(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
         b"\x00\x01\x02 not a mail",
         # Carol writes four more new requests: the fifth acknowledgement within the hour is the last.
         *[_mail(mailbox, "carol@example.com", f"Pedido {n}", f"Necesito {n}.", f"p{n}@ex.com") for n in range(4)],
-        _mail(mailbox, "dave@example.com", "Pantalla", "BOOM: this one fails", "m20@ex.com"),
+        *([_mail(mailbox, "dave@example.com", "Pantalla", "BOOM: this one fails", "m20@ex.com")] if boom else []),
         _mail(mailbox, "dave@example.com", "Teclado", "El teclado no responde.", "m21@ex.com"),
     ]
-    return [(raw, NOW + dt.timedelta(minutes=i)) for i, raw in enumerate(raws)]
+    # An IMAP poll gives every message of a batch the same time; a folder of files may not.
+    return [(raw, NOW if same_now else NOW + dt.timedelta(minutes=i)) for i, raw in enumerate(raws)]
 
 
 @pytest.fixture
@@ -170,6 +171,8 @@ def seen_by_users(mailbox: Mailbox) -> dict[str, Any]:
                 for m in OutboundMail.objects.filter(ticket=t).order_by("id")
             ],
             "threads": MessageIndex.objects.filter(ticket=t).count(),
+            # What the next message about the ticket will carry in In-Reply-To and References.
+            "headers": re.sub(r"radicado\.[^']+", "OURS", str(mail_out.thread_headers(t))),
         }
     return {
         "tickets": tickets,
@@ -178,27 +181,45 @@ def seen_by_users(mailbox: Mailbox) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("batch", [100, 5, 1])
+@pytest.mark.parametrize(
+    ("batch", "same_now", "boom"),
+    [
+        (100, False, False),
+        (100, True, False),
+        (5, False, False),
+        (100, False, True),
+        (5, False, True),
+        (1, False, True),
+    ],
+)
 @pytest.mark.usefixtures("failing_registrations")
-def test_a_batch_ends_as_the_same_messages_one_by_one(pair: tuple[Mailbox, Mailbox], batch: int) -> None:
+def test_a_batch_ends_as_the_same_messages_one_by_one(
+    pair: tuple[Mailbox, Mailbox], batch: int, same_now: bool, boom: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``same_now``: every message at one instant, as an IMAP poll stamps them. ``boom``: one registration
+    fails half-way, so its batch is rolled back and done again one by one."""
     one, many = pair
-    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in stream(one)]
-    messages = stream(many)
+    singly = [
+        ingest_email(mailbox=one, raw=raw, source="imap", now=now)
+        for raw, now in stream(one, same_now=same_now, boom=boom)
+    ]
+    messages = stream(many, same_now=same_now, boom=boom)
+    caplog.clear()
     batched: list[IngestResult] = []
     for start in range(0, len(messages), batch):
         batched += ingest_many(mailbox=many, messages=messages[start : start + batch], source="imap")
 
     assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
     outcomes = [r.outcome for r in singly]
-    assert outcomes.count("created") == 9 and outcomes.count("quarantined") == 2  # the story is the one told
+    assert (outcomes.count("created"), outcomes.count("quarantined")) == (9, 2 if boom else 1)
     assert seen_by_users(many) == seen_by_users(one)
     assert seen_by_users(one)["auto_replies"] == 8  # carol 5 of her 6 (the limit), zoe 2, dave 1
+    assert ("processed one by one" in caplog.text) == boom  # else every batch went through as a batch
     # Numbers taken in blocks by the batch and not used are given back: the next request is number 10.
     for mailbox in (one, many):
         raw = _mail(mailbox, "erin@example.com", "Después", "Una más.", "after@ex.com")
-        assert ingest_email(mailbox=mailbox, raw=raw, source="imap", now=LATER + dt.timedelta(hours=1)).ticket == (
-            f"{mailbox.workspace.ticket_prefix}-000010"
-        )
+        reference = ingest_email(mailbox=mailbox, raw=raw, source="imap", now=NOW + dt.timedelta(hours=2)).ticket
+        assert reference == f"{mailbox.workspace.ticket_prefix}-000010"
 
 
 def test_a_reply_that_moves_a_ticket_of_the_same_batch_sees_its_clocks(pair: tuple[Mailbox, Mailbox]) -> None:
@@ -261,3 +282,29 @@ def test_a_batch_asks_once_for_its_acknowledgements_to_be_sent(
     assert [r.outcome for r in results] == ["created", "created", "threaded"]
     acks = list(OutboundMail.objects.filter(workspace=many.workspace).order_by("id").values_list("id", flat=True))
     assert len(acks) == 2 and jobs == [acks]  # one job for the batch, after the commit
+
+
+def test_rejected_strangers_get_no_more_notices_in_a_batch_than_one_by_one(pair: tuple[Mailbox, Mailbox]) -> None:
+    one, many = pair
+    Mailbox.objects.filter(id__in=[one.id, many.id]).update(unknown_senders=UnknownSenderPolicy.REJECT)
+    one.refresh_from_db()
+    many.refresh_from_db()
+
+    def story(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
+        return [
+            (_mail(mailbox, "extrano@otro.example.com", f"Pregunta {n}", "Hola.", f"x{n}@ex.com"), NOW)
+            for n in range(7)
+        ]
+
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in story(one)]
+    batched = ingest_many(mailbox=many, messages=story(many), source="imap")
+
+    assert [r.outcome for r in batched] == [r.outcome for r in singly] == ["rejected"] * 7
+    for mailbox in (one, many):  # the per-sender limit (5 an hour) holds within the batch too
+        assert AutoReply.objects.filter(workspace=mailbox.workspace).count() == 5
+        assert OutboundMail.objects.filter(workspace=mailbox.workspace).count() == 5
+
+
+def test_an_empty_batch_is_nothing(pair: tuple[Mailbox, Mailbox], caplog: pytest.LogCaptureFixture) -> None:
+    assert ingest_many(mailbox=pair[1], messages=[], source="file") == []
+    assert "one by one" not in caplog.text
