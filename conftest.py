@@ -212,3 +212,13 @@ def message_id_of(raw: bytes) -> str:
     from email.policy import default as default_policy
 
     return str(BytesParser(policy=default_policy).parsebytes(raw, headersonly=True)["Message-ID"])
+
+
+def notice_mail(tag: str, n: int, sender: str) -> tuple[str, bytes]:
+    """(Message-ID, raw bytes) of the n-th automatic registration notice from ``sender`` to a customer."""
+    mid = f"<radicado.{tag}-{n:06d}.{tag.lower()}@radicado.test>"
+    raw = (
+        f"From: {sender}\r\nTo: cliente{n}@example.com\r\nSubject: [{tag}-{n:06d}] Aviso\r\n"
+        f"Message-ID: {mid}\r\nAuto-Submitted: auto-generated\r\n\r\nSu solicitud fue registrada.\r\n"
+    ).encode()
+    return mid, raw

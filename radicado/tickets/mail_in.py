@@ -29,7 +29,7 @@ from radicado import unit_of_work
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
 from radicado.channels.jobs import send_after_commit, send_outbound
-from radicado.channels.models import AutoReply, Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
+from radicado.channels.models import Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
 from radicado.channels.outbox import queue_mail
 from radicado.channels.rawstore import OUTCOME_FIELDS, read_raw, save_outcomes, set_outcome, store_many, store_raw
 from radicado.customers.access import actor_for_contact
@@ -37,7 +37,7 @@ from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer
 from radicado.tickets import actions, notify
 from radicado.tickets.attachments import AttachmentRejected, Upload, validate_uploads
-from radicado.tickets.mail_out import auto_reply_allowed, preload_auto_replies
+from radicado.tickets.mail_out import preload_auto_replies, take_auto_reply
 from radicado.tickets.models import Channel, Ticket, TicketType, WorkflowState
 from radicado.workspaces.access import Actor
 
@@ -493,9 +493,8 @@ def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) 
 
 def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> None:
     sender = parsed.from_address or ""
-    if not auto_reply_allowed(mailbox=mailbox, address=sender, now=now):
+    if not take_auto_reply(mailbox=mailbox, address=sender, now=now):
         return
-    unit_of_work.insert(AutoReply(workspace_id=mailbox.workspace_id, address=sender, sent_at=now))
     message_id = new_message_id(reference="aviso", domain=mailbox.address.rpartition("@")[2])
     raw = compose(
         from_name=mailbox.display_name,

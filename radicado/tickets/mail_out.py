@@ -71,6 +71,14 @@ def auto_reply_allowed(*, mailbox: Mailbox, address: str, now: dt.datetime) -> b
     return recent < mailbox.auto_replies_per_hour
 
 
+def take_auto_reply(*, mailbox: Mailbox, address: str, now: dt.datetime) -> bool:
+    """Whether an automatic answer to ``address`` may go now; if so it is counted (the mark is written)."""
+    if not auto_reply_allowed(mailbox=mailbox, address=address, now=now):
+        return False
+    unit_of_work.insert(AutoReply(workspace_id=mailbox.workspace_id, address=address, sent_at=now))
+    return True
+
+
 def _key_used(ticket: Ticket, key: str) -> bool:
     if unit_of_work.is_new(ticket):  # nothing outside this unit of work can be about the ticket yet
         return any(m.idempotency_key == key for m in unit_of_work.made(OutboundMail))
@@ -104,10 +112,8 @@ def queue_ticket_mail(
         return None
     if idempotency_key and _key_used(ticket, idempotency_key):
         return None
-    if rate_limited:
-        if not auto_reply_allowed(mailbox=mailbox, address=recipient, now=now):
-            return None
-        unit_of_work.insert(AutoReply(workspace_id=ticket.workspace_id, address=recipient, sent_at=now))
+    if rate_limited and not take_auto_reply(mailbox=mailbox, address=recipient, now=now):
+        return None
     tag = f"[{ticket.reference}]"
     subject = " ".join((subject or ticket.subject).split())
     if tag not in subject:

@@ -33,7 +33,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from conftest import database_url, message_id_of, wait_until
+from conftest import database_url, message_id_of, notice_mail, wait_until
 from radicado.channels.email.tests.servers import SmtpSink
 from radicado.channels.models import OutboundMail, OutboundStatus
 from radicado.workspaces.actions import create_workspace
@@ -82,11 +82,7 @@ def queue_notifications(n: int) -> list[str]:
     now = timezone.now()
     rows = []
     for i in range(n):
-        mid = f"<radicado.K9-{i:06d}.kill9@radicado.test>"
-        raw = (
-            f"From: soporte@kill9.example.com\r\nTo: cliente{i}@example.com\r\nSubject: [K9-{i:06d}] Aviso\r\n"
-            f"Message-ID: {mid}\r\nAuto-Submitted: auto-generated\r\n\r\nSu solicitud fue registrada.\r\n"
-        ).encode()
+        mid, raw = notice_mail("K9", i, "soporte@kill9.example.com")
         rows.append(
             OutboundMail(
                 workspace=ws,

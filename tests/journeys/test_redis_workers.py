@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from huey import RedisHuey
 
-from conftest import database_url, message_id_of, wait_until
+from conftest import database_url, message_id_of, notice_mail, wait_until
 from radicado.channels.email.tests.servers import SmtpSink, free_port
 from radicado.channels.models import OutboundMail, OutboundStatus
 from radicado.channels.outbox import queue_mail
@@ -138,11 +138,7 @@ def queue_mails(n: int) -> dict[int, str]:
     queued = {}
     with transaction.atomic():
         for i in range(n):
-            mid = f"<radicado.RD-{i:06d}.redis@radicado.test>"
-            raw = (
-                f"From: soporte@redis.example.com\r\nTo: cliente{i}@example.com\r\nSubject: [RD-{i:06d}] Aviso\r\n"
-                f"Message-ID: {mid}\r\nAuto-Submitted: auto-generated\r\n\r\nSu solicitud fue registrada.\r\n"
-            ).encode()
+            mid, raw = notice_mail("RD", i, "soporte@redis.example.com")
             mail = queue_mail(
                 workspace_id=ws.id,
                 ticket_id=None,
