@@ -74,6 +74,7 @@ import platform
 import pstats
 import random
 import re
+import resource
 import statistics
 import sys
 import time
@@ -102,7 +103,7 @@ from django.db import connection, connections, transaction  # noqa: E402
 from radicado.channels.actions import create_mailbox  # noqa: E402
 from radicado.channels.models import Mailbox, MessageIndex, OutboundMail, RawMessage  # noqa: E402
 from radicado.customers.actions import create_contact, create_customer  # noqa: E402
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many  # noqa: E402
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream  # noqa: E402
 from radicado.tickets.models import Attachment, Note, Reply, Ticket  # noqa: E402
 from radicado.tickets.profiles import install_profile, load_profile  # noqa: E402
 from radicado.workspaces.actions import add_member, create_workspace, ensure_user  # noqa: E402
@@ -667,8 +668,11 @@ class QueryLog:
         self.n = 0
         self.seconds = 0.0
         self.kinds: Counter[str] = Counter()
+        self.paused = False  # statements not counted (the harness's own, inside a timed loop)
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        if self.paused:
+            return execute(sql, params, many, context)
         t0 = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -737,6 +741,7 @@ class Timed:
     server_cpu: float | None = 0.0
     log: QueryLog = field(default_factory=QueryLog)
     chunks: int = 0  # ingest_many calls (0 one by one)
+    helper_cpu: float | None = None  # CPU seconds of ingest_stream's helper process (pipelined passes)
     redone: int = 0  # of which could not finish as a batch and were redone one by one
 
 
@@ -790,6 +795,80 @@ def ingest_timed(
         into.wall += time.perf_counter() - t0
         into.cpu += time.process_time() - c0
         into.redone += REDONE.n - redone0
+    s1 = server_cpu_s()
+    if into.server_cpu is not None:
+        into.server_cpu = None if s0 is None or s1 is None else into.server_cpu + (s1 - s0)
+
+
+def ingest_pipelined(
+    mailbox: Mailbox, blocks: Iterator[list[Msg]], into: Timed, batch: int, profile: cProfile.Profile | None = None
+) -> None:
+    """Ingest the messages of ``blocks`` with ``ingest_stream`` in chunks of ``batch`` (its helper process on).
+
+    ``blocks`` is drawn lazily: ``ingest_stream`` takes the next chunk before it routes the current one, so
+    a block is generated while the stream runs. The generator's wall and CPU time and its statements are
+    taken out of the figures (its statements are not counted). Each message gets its chunk's mean, as in ``ingest_timed``. The helper's CPU
+    (a child process, reaped when the stream ends) is recorded apart from this process's.
+    """
+    log = into.log
+    records = into.records
+    taken: list[list[Msg]] = []
+    spent = {"wall": 0.0, "cpu": 0.0}
+
+    def chunks() -> Iterator[list[tuple[bytes, dt.datetime]]]:
+        for block in blocks_timed():
+            for k in range(0, len(block), batch):
+                chunk = block[k : k + batch]
+                taken.append(chunk)
+                yield [(m.raw, m.now) for m in chunk]
+
+    def blocks_timed() -> Iterator[list[Msg]]:
+        while True:
+            a, c = time.perf_counter(), time.process_time()
+            log.paused = True
+            if profile is not None:
+                profile.disable()
+            block = next(blocks, None)
+            if profile is not None:
+                profile.enable()
+            log.paused = False
+            spent["wall"] += time.perf_counter() - a
+            spent["cpu"] += time.process_time() - c
+            if block is None:
+                return
+            yield block
+
+    s0 = server_cpu_s()
+    h0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with connection.execute_wrapper(log):
+        c0, t0, redone0 = time.process_time(), time.perf_counter(), REDONE.n
+        stream = ingest_stream(mailbox=mailbox, batches=chunks(), source="file")
+        while True:
+            before = dict(spent)
+            q0, sq0 = log.n, log.seconds
+            a = time.perf_counter()
+            if profile is not None:
+                profile.enable()
+            results = next(stream, None)
+            if profile is not None:
+                profile.disable()
+            b = time.perf_counter()
+            if results is None:
+                break
+            chunk = taken.pop(0)
+            size = len(chunk)
+            ms = (b - a - (spent["wall"] - before["wall"])) * 1000 / size
+            statements, sql_ms = (log.n - q0) / size, (log.seconds - sq0) * 1000 / size
+            records.extend(
+                Record(m.category, r.outcome, r.detail, ms, statements, sql_ms)
+                for m, r in zip(chunk, results, strict=True)
+            )
+            into.chunks += 1
+        into.wall += time.perf_counter() - t0 - spent["wall"]
+        into.cpu += time.process_time() - c0 - spent["cpu"]
+        into.redone += REDONE.n - redone0
+    h1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    into.helper_cpu = (into.helper_cpu or 0.0) + (h1.ru_utime + h1.ru_stime) - (h0.ru_utime + h0.ru_stime)
     s1 = server_cpu_s()
     if into.server_cpu is not None:
         into.server_cpu = None if s0 is None or s1 is None else into.server_cpu + (s1 - s0)
@@ -1004,6 +1083,8 @@ def summarise(t: Timed) -> dict[str, Any]:
         "outcomes": dict(Counter(r.outcome for r in recs)),
         "by_statement": dict(t.log.kinds.most_common()),
         "chunks": t.chunks,
+        "helper_cpu_s": t.helper_cpu,
+        "helper_cpu_ms_per_msg": None if t.helper_cpu is None or not n else t.helper_cpu * 1000 / n,
         "batches_redone_one_by_one": t.redone,
     }
     cats: dict[str, Any] = {}
@@ -1094,6 +1175,20 @@ def main() -> None:
         "profile and parallel passes",
     )
     ap.add_argument(
+        "--pipeline",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1: the timed stream goes through ingest_stream (its helper process prepares the next batch); "
+        "0: plain ingest_many calls",
+    )
+    ap.add_argument(
+        "--plain-messages",
+        type=int,
+        default=0,
+        help="with --pipeline 1: then messages in batches through plain ingest_many calls, a comparison row (0: none)",
+    )
+    ap.add_argument(
         "--single-messages",
         type=int,
         default=1000,
@@ -1155,10 +1250,24 @@ def main() -> None:
     mix.learn()
     print(f"[{label}] warm-up: {args.warmup} messages in {warm.wall:.2f} s")
 
-    def stream(n: int, batch: int) -> tuple[Timed, list[float]]:
+    def stream(n: int, batch: int, pipelined: bool = False) -> tuple[Timed, list[float]]:
         """Time ``n`` messages of the mix, generated ``gen`` at a time (untimed), our acks read in between."""
         t = Timed()
         load_during = []
+        if pipelined:
+
+            def blocks() -> Iterator[list[Msg]]:
+                left = n
+                while left > 0:
+                    load_during.append(load_avg())
+                    mix.learn()
+                    msgs = mix.batch(min(gen, left))
+                    left -= len(msgs)
+                    yield msgs
+
+            ingest_pipelined(mailbox, blocks(), t, batch)
+            mix.learn()
+            return t, load_during
         left = n
         while left > 0:
             msgs = mix.batch(min(gen, left))
@@ -1170,6 +1279,8 @@ def main() -> None:
 
     def show(name: str, s: dict[str, Any], bad: list[str]) -> None:
         how = f"in batches of {s['intake_batch']}" if s["intake_batch"] else "one by one"
+        if s.get("pipelined"):
+            how += " with the helper process"
         chunk = " (per-chunk means)" if s["intake_batch"] else ""
         print(
             f"[{label}] {name} ({how}): {s['messages']} messages in {s['wall_s']:.2f} s = {s['msg_per_s']:.0f} msg/s; "
@@ -1180,12 +1291,14 @@ def main() -> None:
         for line in bad[:5]:
             print("  ", line)
 
-    timed, load_during = stream(args.messages, intake)
+    pipelined = bool(args.pipeline and intake)
+    timed, load_during = stream(args.messages, intake, pipelined)
     result["load_avg_during"] = load_during
     result["load_avg_after"] = load_avg()
     result["calibration_s_after"] = calibration_s()
     result["timed"] = summarise(timed)
     result["timed"]["intake_batch"] = intake
+    result["timed"]["pipelined"] = pipelined
     bad = check(timed.records)
     result["unexpected_outcomes"] = len(bad)
     result["unexpected_examples"] = bad[:20]
@@ -1201,6 +1314,20 @@ def main() -> None:
         "message_index": MessageIndex.objects.count(),
         "outbound_mail": OutboundMail.objects.count(),
     }
+
+    # A comparison row: the same mix, fresh messages, in batches without the helper process.
+    if pipelined and args.plain_messages > 0:
+        mix.now += dt.timedelta(hours=2)
+        load_before, cal_before = load_avg(), calibration_s()
+        plain, load_during = stream(args.plain_messages, intake)
+        tp = result["timed_plain"] = summarise(plain)
+        tp["intake_batch"], tp["pipelined"] = intake, False
+        bad = check(plain.records)
+        tp["unexpected_outcomes"] = len(bad)
+        tp["unexpected_examples"] = bad[:20]
+        tp["load_avg_before"], tp["load_avg_during"], tp["load_avg_after"] = load_before, load_during, load_avg()
+        tp["calibration_s_before"], tp["calibration_s_after"] = cal_before, calibration_s()
+        show("plain", tp, bad)
 
     # The comparison row: the same mix, fresh messages, one by one with ingest_email.
     if args.single_messages > 0:
@@ -1252,6 +1379,7 @@ def main() -> None:
             ingest_timed(mailbox, msgs, pt, profile=prof, batch=intake)
             mix.learn()
             left -= len(msgs)
+        prof.dump_stats(str(args.out.with_suffix(".prof")))
         tops = {}
         for key in ("cumulative", "tottime"):
             buf = io.StringIO()

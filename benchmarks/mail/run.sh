@@ -7,6 +7,8 @@
 #   MESSAGES=20000 bash benchmarks/mail/run.sh         # a longer stream
 #   DBS=postgres bash benchmarks/mail/run.sh           # one database (DBS=sqlite: SQLite only)
 #   INTAKE_BATCH=100                                   # messages per ingest_many call (0: one by one, ingest_email)
+#   PIPELINE=1                                         # the stream through ingest_stream and its helper (0: plain calls)
+#   PLAIN_MESSAGES=5000                                # then messages in plain ingest_many calls, no helper (0: none)
 #   SINGLE_MESSAGES=1000                               # messages timed one by one after the stream (0: none)
 #
 # Everything goes under $WORK (default /tmp/radicado-mailbench, refused unless it is empty
@@ -39,10 +41,12 @@ done
 WORK=${WORK:-/tmp/radicado-mailbench}
 DBS=${DBS:-"sqlite postgres"}
 if [ "$QUICK" = 1 ]; then
-  MESSAGES=${MESSAGES:-500}; PROFILE=${PROFILE:-100}; STAGES=${STAGES:-100}; SINGLE_MESSAGES=${SINGLE_MESSAGES:-200}
+  MESSAGES=${MESSAGES:-500}; PLAIN_MESSAGES=${PLAIN_MESSAGES:-500}; PROFILE=${PROFILE:-100}; STAGES=${STAGES:-100}; SINGLE_MESSAGES=${SINGLE_MESSAGES:-200}
 fi
 MESSAGES=${MESSAGES:-5000}      # timed messages per database
 INTAKE_BATCH=${INTAKE_BATCH:-100}            # messages per ingest_many call (0: one by one with ingest_email)
+PIPELINE=${PIPELINE:-1}                      # 1: the stream through ingest_stream (a helper process prepares batches)
+PLAIN_MESSAGES=${PLAIN_MESSAGES:-$MESSAGES}  # then messages in plain ingest_many calls, without the helper (0: none)
 SINGLE_MESSAGES=${SINGLE_MESSAGES:-1000}     # then messages timed one by one with ingest_email (0: none)
 PROFILE=${PROFILE:-1000}        # messages profiled after the timed run (0: none)
 STAGES=${STAGES:-1000}          # then messages timed stage by stage (0: none)
@@ -116,7 +120,7 @@ mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.starts
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
                   "cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "commit": "$COMMIT",
                   "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "src": "$SRC", "messages": $MESSAGES,
-                  "intake_batch": $INTAKE_BATCH, "single_messages": $SINGLE_MESSAGES, "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
+                  "intake_batch": $INTAKE_BATCH, "pipeline": $PIPELINE, "plain_messages": $PLAIN_MESSAGES, "single_messages": $SINGLE_MESSAGES, "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
                   "packages": {p: version(p) for p in ["Django", "psycopg", "huey", "nh3"]}}))
 PYEOF
 cat "$RES/env.json"
@@ -137,9 +141,10 @@ for DB in $DBS; do
   log "[$DB] migrate"
   "$PY" -m django migrate -v0
   wait_quiet
-  log "[$DB] $MESSAGES messages in batches of $INTAKE_BATCH (+$WARMUP warm-up, $SINGLE_MESSAGES one by one, corpus, $PROFILE profiled, $STAGES by stage)"
+  log "[$DB] $MESSAGES messages in batches of $INTAKE_BATCH, pipeline $PIPELINE (+$WARMUP warm-up, $PLAIN_MESSAGES plain, $SINGLE_MESSAGES one by one, corpus, $PROFILE profiled, $STAGES by stage)"
   "$PY" benchmarks/mail/bench.py --messages "$MESSAGES" --warmup "$WARMUP" --seed "$SEED" \
-    --intake-batch "$INTAKE_BATCH" --single-messages "$SINGLE_MESSAGES" \
+    --intake-batch "$INTAKE_BATCH" --pipeline "$PIPELINE" --plain-messages "$PLAIN_MESSAGES" \
+    --single-messages "$SINGLE_MESSAGES" \
     --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" \
     --parallel "$PARALLEL" --parallel-messages "$PARALLEL_MESSAGES" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
     | tee "$LOGS/bench_$DB.log"

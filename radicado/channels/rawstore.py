@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
+from radicado.channels.email.prepare import raw_name, write_durably
 from radicado.channels.models import RawMessage, RawStatus
 
 
@@ -26,7 +24,7 @@ def store_raw(*, workspace_id: int, raw: bytes, source: str, now: dt.datetime) -
     existing = RawMessage.objects.filter(workspace_id=workspace_id, sha256=digest).first()
     if existing is not None:
         return existing, False
-    name = _save_durably(f"mail/{workspace_id}/{digest[:2]}/{digest}.eml", raw)
+    name = _save_durably(raw_name(workspace_id, digest), raw)
     try:
         with transaction.atomic():
             row = RawMessage.objects.create(
@@ -38,27 +36,33 @@ def store_raw(*, workspace_id: int, raw: bytes, source: str, now: dt.datetime) -
 
 
 def store_many(
-    *, workspace_id: int, messages: Sequence[tuple[bytes, dt.datetime]], source: str
+    *,
+    workspace_id: int,
+    messages: Sequence[tuple[bytes, dt.datetime]],
+    source: str,
+    written: Sequence[str] | None = None,
 ) -> list[tuple[RawMessage, bool]]:
     """``store_raw`` for a batch: one lookup, the files flushed together, one INSERT, one commit.
 
     Returns (row, new) per message, in order; the same bytes twice in the batch give the same row,
-    new only the first time.
+    new only the first time. ``written``: the messages' digests, their files already made durable
+    under ``raw_name`` in ``local_root()`` (by ``prepare.prepare_batch``, in a helper process).
     """
-    digests = [hashlib.sha256(raw).hexdigest() for raw, _ in messages]
+    digests = [hashlib.sha256(raw).hexdigest() for raw, _ in messages] if written is None else list(written)
     existing = {r.sha256: r for r in RawMessage.objects.filter(workspace_id=workspace_id, sha256__in=set(digests))}
     fresh: dict[str, RawMessage] = {}
     files: list[tuple[str, bytes]] = []
     for (raw, now), digest in zip(messages, digests, strict=True):
         if digest in existing or digest in fresh:
             continue
-        name = f"mail/{workspace_id}/{digest[:2]}/{digest}.eml"
+        name = raw_name(workspace_id, digest)
         files.append((name, raw))
         fresh[digest] = RawMessage(
             workspace_id=workspace_id, sha256=digest, size=len(raw), file=name, source=source, received_at=now
         )
-    for row, name in zip(fresh.values(), _save_all_durably(files), strict=True):
-        row.file = name
+    if written is None:
+        for row, name in zip(fresh.values(), _save_all_durably(files), strict=True):
+            row.file = name
     try:
         with transaction.atomic():
             RawMessage.objects.bulk_create(list(fresh.values()))
@@ -76,74 +80,39 @@ def store_many(
 
 
 def _save_durably(name: str, raw: bytes) -> str:
-    """Put the bytes under ``name`` and on the disk before the row that points at them is committed.
-
-    A committed row must never point at a file that a power cut emptied or lost. On a local disk the
-    file is written under a temporary name, fsync'ed and renamed into place (whole or absent, never
-    torn), and each directory that gained an entry (the file's, and any folder made for it) is fsync'ed.
-    A file already there with the right size (content-addressed, e.g. left by an attempt that stopped
-    before its row) is fsync'ed and kept. Remote storages keep their own promises.
-    """
+    """Put the bytes under ``name`` and on the disk before the row that points at them is committed."""
     return _save_all_durably([(name, raw)])[0]
 
 
 def _save_all_durably(files: Sequence[tuple[str, bytes]]) -> list[str]:
-    """``_save_durably`` for many files, their fsyncs issued together (the disk flushes them as a group)."""
+    """``_save_durably`` for many files, flushed together; on a local disk, ``prepare.write_durably``.
+
+    Remote storages keep their own promises.
+    """
     names: list[str] = []
-    pending: list[tuple[Path, Path]] = []  # (temporary file, final path)
-    synced: list[Path] = []  # files already in place, and folders that gained an entry
-    try:
-        for name, raw in files:
-            try:
-                path = Path(default_storage.path(name))
-            except NotImplementedError:
-                if not default_storage.exists(name):
-                    name = default_storage.save(name, ContentFile(raw))
-                names.append(name)
-                continue
-            names.append(name)
-            if path.is_file() and path.stat().st_size == len(raw):
-                synced.append(path)
-                continue
-            folder = path.parent
-            while not folder.exists():
-                synced.append(folder.parent)
-                folder = folder.parent
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-            pending.append((tmp, path))
-            with tmp.open("wb") as fh:
-                fh.write(raw)
-            mode = getattr(default_storage, "file_permissions_mode", None)
-            if mode is not None:
-                tmp.chmod(mode)
-        _fsync_all([tmp for tmp, _ in pending])
-        for tmp, path in pending:
-            tmp.replace(path)
-            synced.append(path.parent)
-    except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
-        raise
-    _fsync_all(list(dict.fromkeys(synced)))
+    local: list[tuple[Path, bytes]] = []
+    for name, raw in files:
+        try:
+            local.append((Path(default_storage.path(name)), raw))
+        except NotImplementedError:
+            if not default_storage.exists(name):
+                name = default_storage.save(name, ContentFile(raw))
+        names.append(name)
+    write_durably(local, mode=file_mode())
     return names
 
 
-def _fsync_all(paths: Sequence[Path]) -> None:
-    if len(paths) <= 1:
-        for path in paths:
-            _fsync(path)
-        return
-    with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:  # fsync releases the GIL
-        list(pool.map(_fsync, paths))
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def local_root() -> str | None:
+    """The folder of the raw store on a local disk (where a helper process can write), if it is one."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return default_storage.path("")
+    except NotImplementedError:
+        return None
+
+
+def file_mode() -> int | None:
+    mode: int | None = getattr(default_storage, "file_permissions_mode", None)
+    return mode
 
 
 def read_raw(row: RawMessage) -> bytes:

@@ -13,9 +13,11 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +30,20 @@ from django.utils.translation import gettext as _
 from radicado import unit_of_work
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
+from radicado.channels.email.prepare import Prepared, Preparer
 from radicado.channels.jobs import send_after_commit, send_outbound
 from radicado.channels.models import Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
 from radicado.channels.outbox import queue_mail
-from radicado.channels.rawstore import OUTCOME_FIELDS, read_raw, save_outcomes, set_outcome, store_many, store_raw
+from radicado.channels.rawstore import (
+    OUTCOME_FIELDS,
+    file_mode,
+    local_root,
+    read_raw,
+    save_outcomes,
+    set_outcome,
+    store_many,
+    store_raw,
+)
 from radicado.customers.access import actor_for_contact
 from radicado.customers.actions import create_contact, create_customer
 from radicado.customers.models import Contact, Customer
@@ -79,24 +91,66 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime)
     return process_raw(mailbox=mailbox, row=row, now=now)
 
 
-def ingest_many(*, mailbox: Mailbox, messages: Sequence[tuple[bytes, dt.datetime]], source: str) -> list[IngestResult]:
+def ingest_stream(
+    *, mailbox: Mailbox, batches: Iterable[Sequence[tuple[bytes, dt.datetime]]], source: str
+) -> Iterator[list[IngestResult]]:
+    """``ingest_many`` for each batch in turn, yielding its results as soon as it is done.
+
+    With more than one batch, a helper process writes and parses the next batch while this one is
+    routed (ADR 0011): the first batch is prepared here, the others there. The next batch is taken
+    from ``batches`` before the current one is routed. If the helper fails, batches are prepared
+    here again; outcomes are the same either way.
+    """
+    it = iter(batches)
+    current = next(it, None)
+    root = local_root()
+    following = next(it, None) if current is not None else None
+    if following is None or root is None:  # one batch, or no local disk for the helper to write on
+        for batch in itertools.chain([b for b in (current, following) if b is not None], it):
+            yield ingest_many(mailbox=mailbox, messages=batch, source=source)
+        return
+    with Preparer(root=root, workspace_id=mailbox.workspace_id, mode=file_mode()) as helper:
+        ready: Future[list[Prepared]] | None = None
+        while current is not None:
+            coming = helper.submit([raw for raw, _ in following]) if following is not None else None
+            prepared = helper.result(ready)
+            yield ingest_many(mailbox=mailbox, messages=current, source=source, prepared=prepared)
+            current, ready = following, coming
+            following = next(it, None) if current is not None else None
+
+
+def ingest_many(
+    *,
+    mailbox: Mailbox,
+    messages: Sequence[tuple[bytes, dt.datetime]],
+    source: str,
+    prepared: Sequence[Prepared] | None = None,
+) -> list[IngestResult]:
     """``ingest_email`` for a batch (an IMAP poll, a folder of files): the same outcomes, far fewer statements.
 
     The raw bytes are stored first, all together, and committed. Then every message is processed in
     one transaction and one unit of work (ADR 0010). If the batch cannot finish (a message failed,
     or another process took a row first), the transaction rolls back and the messages are processed
-    one by one, as ``ingest_email`` would: the one that fails is quarantined alone.
+    one by one, as ``ingest_email`` would: the one that fails is quarantined alone. ``prepared``:
+    the batch's files already written and its messages parsed (``ingest_stream``'s helper).
     """
     if not messages:
         return []
-    stored = store_many(workspace_id=mailbox.workspace_id, messages=messages, source=source)
+    if prepared is not None and len(prepared) != len(messages):
+        raise ValueError("one prepared entry per message")
+    stored = store_many(
+        workspace_id=mailbox.workspace_id,
+        messages=messages,
+        source=source,
+        written=None if prepared is None else [p.digest for p in prepared],
+    )
     results: list[IngestResult | None] = [None] * len(messages)
     first: dict[int, int] = {}  # raw row id -> the message of the batch that processes it
     for i, (row, new) in enumerate(stored):
         if (new or row.status == RawStatus.RECEIVED) and row.id not in first:
             first[row.id] = i
     todo = sorted(first.values())
-    parsed = {i: _parse(stored[i][0], messages[i][0]) for i in todo}
+    parsed = {i: _parse(stored[i][0], messages[i][0]) if prepared is None else prepared[i].parsed for i in todo}
     try:
         with transaction.atomic(), unit_of_work.unit_of_work() as uow:
             actions.lock_numbering(workspace_id=mailbox.workspace_id)  # first: one lock order for all batches

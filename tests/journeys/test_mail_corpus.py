@@ -71,6 +71,37 @@ def test_mail_ingest_command_prints_one_json_line_per_file(cast: Cast, tmp_path:
     assert lines[0]["ticket"].startswith("AND-")
 
 
+def test_mail_ingest_command_keeps_file_order_across_batches(
+    cast: Cast, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several batches (the helper process prepares all but the first): one line per file, in order."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from radicado.web.management.commands import mail
+
+    monkeypatch.setattr(mail, "INGEST_BATCH", 3)
+    create_mailbox(workspace=cast.ws_a, address="soporte@andes.example.com", display_name="S", now=NOW)
+    files = []
+    for n in range(8):
+        path = tmp_path / f"{n}.eml"
+        path.write_bytes(
+            f"From: carol@example.com\nTo: s@x.example.com\nSubject: Pedido {n}\nMessage-ID: <p{n}@x>\n\nTexto\n".encode()
+        )
+        files.append(str(path))
+    files[4] = str(tmp_path / "missing.eml")
+    files.append(files[0])  # the same bytes again, in the last batch
+    out = StringIO()
+    call_command("mail", "ingest", "--workspace", "andes", *files, stdout=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["file"] for line in lines] == files
+    assert [line["outcome"] for line in lines] == ["created"] * 4 + ["error"] + ["created"] * 3 + ["ignored"]
+    assert lines[8]["ticket"] == lines[0]["ticket"]
+    subjects = RawMessage.objects.filter(workspace=cast.ws_a).order_by("id").values_list("subject", flat=True)
+    assert list(subjects) == [f"Pedido {n}" for n in range(8) if n != 4]
+
+
 def test_mail_command_refuses_an_unknown_workspace(db: Any) -> None:
     from django.core.management import CommandError, call_command
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import NOW, use_tmp_storage
 from radicado.channels import rawstore
+from radicado.channels.email import prepare
 from radicado.channels.models import RawMessage
 from radicado.workspaces.actions import create_workspace
 
@@ -32,7 +33,7 @@ def test_the_file_and_its_new_folders_are_flushed_before_the_row_exists(
         flushed.append((os.readlink(f"/proc/self/fd/{fd}"), RawMessage.objects.count()))
         real_fsync(fd)
 
-    monkeypatch.setattr(rawstore.os, "fsync", fsync)
+    monkeypatch.setattr(prepare.os, "fsync", fsync)
     row, new = rawstore.store_raw(workspace_id=ws_id, raw=RAW, source="imap", now=NOW)
     assert new and rawstore.read_raw(row) == RAW
     path = tmp_path / "files" / row.file

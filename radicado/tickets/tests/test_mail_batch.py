@@ -12,7 +12,12 @@ acknowledgements, the raw messages' states.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import re
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Future
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,11 +25,14 @@ import pytest
 
 from conftest import NOW, PROFILE
 from radicado.channels.actions import create_mailbox
+from radicado.channels.email.parsing import parse_email
+from radicado.channels.email.prepare import Prepared, Preparer
 from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail, RawMessage, UnknownSenderPolicy
+from radicado.channels.rawstore import read_raw
 from radicado.customers.actions import create_contact, create_customer
 from radicado.sla.models import Clock
-from radicado.tickets import actions, mail_out
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many
+from radicado.tickets import actions, mail_in, mail_out
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream
 from radicado.tickets.models import Note, Reply, Ticket, TicketEvent, WorkflowState
 from radicado.tickets.profiles import install_profile
 from radicado.workspaces.actions import create_workspace
@@ -178,26 +186,38 @@ def seen_by_users(mailbox: Mailbox) -> dict[str, Any]:
         "tickets": tickets,
         "auto_replies": AutoReply.objects.filter(workspace=ws).count(),
         "raw": sorted(RawMessage.objects.filter(workspace=ws).values_list("status", "outcome", "attempts")),
+        "raw_intact": all(
+            hashlib.sha256(read_raw(row)).hexdigest() == row.sha256 for row in RawMessage.objects.filter(workspace=ws)
+        ),
     }
 
 
 @pytest.mark.parametrize(
-    ("batch", "same_now", "boom"),
+    ("batch", "same_now", "boom", "streamed"),
     [
-        (100, False, False),
-        (100, True, False),
-        (5, False, False),
-        (100, False, True),
-        (5, False, True),
-        (1, False, True),
+        (100, False, False, False),
+        (100, True, False, False),
+        (5, False, False, False),
+        (100, False, True, False),
+        (5, False, True, False),
+        (1, False, True, False),
+        (5, False, False, True),
+        (3, True, True, True),
     ],
 )
 @pytest.mark.usefixtures("failing_registrations")
 def test_a_batch_ends_as_the_same_messages_one_by_one(
-    pair: tuple[Mailbox, Mailbox], batch: int, same_now: bool, boom: bool, caplog: pytest.LogCaptureFixture
+    pair: tuple[Mailbox, Mailbox],
+    batch: int,
+    same_now: bool,
+    boom: bool,
+    streamed: bool,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``same_now``: every message at one instant, as an IMAP poll stamps them. ``boom``: one registration
-    fails half-way, so its batch is rolled back and done again one by one."""
+    fails half-way, so its batch is rolled back and done again one by one. ``streamed``: the batches go
+    through ``ingest_stream``, whose helper process writes and parses all batches but the first."""
     one, many = pair
     singly = [
         ingest_email(mailbox=one, raw=raw, source="imap", now=now)
@@ -206,13 +226,24 @@ def test_a_batch_ends_as_the_same_messages_one_by_one(
     messages = stream(many, same_now=same_now, boom=boom)
     caplog.clear()
     batched: list[IngestResult] = []
-    for start in range(0, len(messages), batch):
-        batched += ingest_many(mailbox=many, messages=messages[start : start + batch], source="imap")
+    chunks = [messages[start : start + batch] for start in range(0, len(messages), batch)]
+    if streamed:
+        parsed_here = []
+        monkeypatch.setattr(mail_in, "parse_email", lambda raw: parsed_here.append(raw) or parse_email(raw))
+        for results in ingest_stream(mailbox=many, batches=chunks, source="imap"):
+            batched += results
+        assert "helper" not in caplog.text  # it did its part: here, only the first batch was parsed
+        first_batch = {raw for raw, _ in chunks[0]}
+        assert len(parsed_here) == len(first_batch) if not boom else len(parsed_here) < len(messages)
+    else:
+        for chunk in chunks:
+            batched += ingest_many(mailbox=many, messages=chunk, source="imap")
 
     assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
     outcomes = [r.outcome for r in singly]
     assert (outcomes.count("created"), outcomes.count("quarantined")) == (9, 2 if boom else 1)
     assert seen_by_users(many) == seen_by_users(one)
+    assert seen_by_users(one)["raw_intact"]
     assert seen_by_users(one)["auto_replies"] == 8  # carol 5 of her 6 (the limit), zoe 2, dave 1
     assert ("processed one by one" in caplog.text) == boom  # else every batch went through as a batch
     # Numbers taken in blocks by the batch and not used are given back: the next request is number 10.
@@ -268,6 +299,37 @@ def test_a_failure_after_the_batch_wrote_rows_redoes_the_batch_one_by_one(
     assert batched[2].outcome == "quarantined"
     assert "processed one by one" in caplog.text
     assert seen_by_users(many) == seen_by_users(one)
+
+
+def test_a_stream_goes_on_when_its_helper_process_dies(
+    pair: tuple[Mailbox, Mailbox], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The helper is killed (the kernel's OOM killer, an operator) while it prepares the second batch:
+    that batch and the next are prepared in the intake process instead; nothing is lost or done twice."""
+
+    class Dying(Preparer):
+        killed = False
+
+        def submit(self, raws: Sequence[bytes]) -> Future[list[Prepared]] | None:
+            future = super().submit(raws)
+            if not self.killed and self._pool is not None:
+                for process in list(self._pool._processes.values()):  # type: ignore[attr-defined]
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.join()
+                self.killed = True
+            return future
+
+    monkeypatch.setattr(mail_in, "Preparer", Dying)
+    one, many = pair
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in stream(one)]
+    messages = stream(many)
+    chunks = [messages[start : start + 4] for start in range(0, len(messages), 4)]
+    batched = [r for results in ingest_stream(mailbox=many, batches=chunks, source="imap") for r in results]
+
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    assert "the batch is prepared in-process" in caplog.text
+    assert seen_by_users(many) == seen_by_users(one)
+    assert seen_by_users(many)["raw_intact"]
 
 
 def test_a_batch_asks_once_for_its_acknowledgements_to_be_sent(

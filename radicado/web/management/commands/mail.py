@@ -9,10 +9,11 @@ radicado mail reprocess --workspace SLUG      retry quarantined messages after a
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from django.utils import timezone
 from radicado.channels import claims
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, process_raw
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream, process_raw
 
 INGEST_BATCH = 100  # files per ingest_many call: one transaction each (ADR 0010)
 
@@ -64,21 +65,34 @@ class Command(BaseCommand):
         getattr(self, f"_{opts['action']}")(opts)
 
     def _ingest(self, opts: dict[str, Any]) -> None:
-        """One JSON line per file, in order; the files are taken in batches (``ingest_many``)."""
+        """One JSON line per file, in order; the files are taken in batches (``ingest_stream``).
+
+        A batch's lines are written as soon as it is done; a file that cannot be read gets an
+        ``error`` line and the others go on.
+        """
         mailbox = _mailbox(opts["workspace"])
         files: list[str] = opts["files"]
-        for start in range(0, len(files), INGEST_BATCH):
-            names = files[start : start + INGEST_BATCH]
-            lines: dict[int, str] = {}
-            readable: list[tuple[int, bytes]] = []
-            for i, name in enumerate(names):
-                try:
-                    readable.append((i, Path(name).read_bytes()))
-                except OSError as exc:
-                    lines[i] = json.dumps({"file": name, "outcome": "error", "detail": exc.strerror})
-            now = timezone.now()
-            results = ingest_many(mailbox=mailbox, messages=[(raw, now) for _, raw in readable], source="file")
-            for (i, _raw), result in zip(readable, results, strict=True):
+        taken: collections.deque[tuple[list[str], dict[int, str], list[int]]] = collections.deque()
+
+        def batches() -> Iterator[list[tuple[bytes, dt.datetime]]]:
+            for start in range(0, len(files), INGEST_BATCH):
+                names = files[start : start + INGEST_BATCH]
+                lines: dict[int, str] = {}
+                readable: list[int] = []
+                messages: list[tuple[bytes, dt.datetime]] = []
+                now = timezone.now()
+                for i, name in enumerate(names):
+                    try:
+                        messages.append((Path(name).read_bytes(), now))
+                        readable.append(i)
+                    except OSError as exc:
+                        lines[i] = json.dumps({"file": name, "outcome": "error", "detail": exc.strerror})
+                taken.append((names, lines, readable))
+                yield messages
+
+        for results in ingest_stream(mailbox=mailbox, batches=batches(), source="file"):
+            names, lines, readable = taken.popleft()
+            for i, result in zip(readable, results, strict=True):
                 lines[i] = _line(result, file=names[i])
             for i in range(len(names)):
                 self.stdout.write(lines[i])
