@@ -111,3 +111,34 @@ def test_mail_round_trip_lands_in_one_ticket(settings: Any, tmp_path: Path) -> N
         assert {"<c1@mail.example.com>", f"<{ack_id}>", "<c2@movil.example.com>"} <= set(answer["References"].split())
         assert answer["Subject"] == f"[{ticket.reference}] La impresora no imprime"
         assert "Cambiamos el controlador." in answer.get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_poll_drains_a_backlog_in_one_run(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an outage the inbox holds more than one poll takes: ``mail poll`` polls again at once
+    until it is empty; each poll's batches stream through the helper process (ADR 0011)."""
+    if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
+        pytest.skip("Dovecot is not installed (scripts/test installs it)")
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from radicado.web.management.commands import mail
+
+    use_tmp_storage(settings, tmp_path)
+    cast = build_cast()
+    monkeypatch.setattr(mail, "POLL_LIMIT", 5)
+    monkeypatch.setattr(mail, "POLL_BATCH", 2)
+    with DovecotServer({SUPPORT: "clave"}) as dovecot:
+        mailbox = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
+        Mailbox.objects.filter(id=mailbox.id).update(
+            imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=SUPPORT, imap_password="clave"
+        )
+        for n in range(7):
+            dovecot.append(SUPPORT, message("carol@example.com", f"Pedido {n}", "Necesito algo.", f"p{n}@ex.com"))
+        out = StringIO()
+        call_command("mail", "poll", stdout=out)
+        assert dovecot.messages(SUPPORT) == []
+    assert out.getvalue().count(SUPPORT) == 2  # two polls: 5, then 2
+    tickets = Ticket.objects.filter(workspace=cast.ws_a, subject__startswith="Pedido").order_by("number")
+    assert list(tickets.values_list("subject", flat=True)) == [f"Pedido {n}" for n in range(7)]

@@ -12,7 +12,11 @@ purge what someone else marked deleted).
 ``deliver_many(raws)`` instead of ``deliver`` takes the messages in batches (up to ``batch`` of
 them or ``BATCH_BYTES``, whichever comes first), for a callback that is faster per batch (the
 e-mail channel's ``ingest_many``); a batch counts as one delivery: flagged together after it
-returned, left unseen together if it raised.
+returned, left unseen together if it raised. ``deliver_stream(batches)`` takes the same batches
+as an iterator, fetched as it asks for them, and yields once per batch, in order, when that batch
+is delivered (the e-mail channel's ``ingest_stream``, which takes the next batch before it
+delivers the current one): each batch is flagged when its turn is yielded; if the stream raises,
+the batch it was on and any it had taken ahead stay unseen, and the poll ends there.
 
 Guarantees: a crash between fetching and the ``\\Seen`` flag means the message is delivered
 again on the next poll (the callback deduplicates by Message-ID); it is never lost. A
@@ -23,11 +27,12 @@ not collected; the support mailbox should be read only through Radicado.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import imaplib
 import logging
 import ssl as ssl_module
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
@@ -90,6 +95,7 @@ def poll_mailbox(
     starttls: bool = False,
     deliver: Callable[[bytes], object] | None = None,
     deliver_many: Callable[[list[bytes]], object] | None = None,
+    deliver_stream: Callable[[Iterator[list[bytes]]], Iterable[object]] | None = None,
     batch: int = 50,
     limit: int = 100,
     processed_folder: str | None = PROCESSED_FOLDER,
@@ -106,17 +112,21 @@ def poll_mailbox(
     for trouble that may pass (the database is down): a message that always fails is fetched
     again on every poll, and ``limit`` of them would hold back everything newer. Raises
     ImapError when the server cannot be reached or a command fails; ValueError for ``ssl`` with
-    ``starttls``, or unless exactly one of ``deliver`` and ``deliver_many`` is given.
+    ``starttls``, or unless exactly one of ``deliver``, ``deliver_many`` and ``deliver_stream``
+    is given.
     """
     if ssl and starttls:
         raise ValueError("ssl (implicit TLS) and starttls are mutually exclusive")
-    if (deliver is None) == (deliver_many is None):
-        raise ValueError("give deliver (one message at a time) or deliver_many (batches), not both")
+    if [deliver, deliver_many, deliver_stream].count(None) != 2:
+        raise ValueError("give one of deliver (one message at a time), deliver_many or deliver_stream (batches)")
     if deliver is not None:
-        hand_over, batch = _one_by_one(deliver), 1
+        hand_over: Callable[[Iterator[list[bytes]]], Iterable[object]] = _each(_one_by_one(deliver))
+        batch = 1
+    elif deliver_many is not None:
+        hand_over = _each(deliver_many)
     else:
-        assert deliver_many is not None
-        hand_over = deliver_many
+        assert deliver_stream is not None
+        hand_over = deliver_stream
     progress = _Progress()
     try:
         mailbox = _connect(host, port, ssl, starttls, timeout, ssl_context)
@@ -149,10 +159,29 @@ def _one_by_one(deliver: Callable[[bytes], object]) -> Callable[[list[bytes]], o
     return hand_over
 
 
+class _Undelivered(Exception):
+    """A batch's delivery raised (already logged): it stays unseen, the next batch is tried."""
+
+
+def _each(deliver_many: Callable[[list[bytes]], object]) -> Callable[[Iterator[list[bytes]]], Iterator[object]]:
+    """A batch-by-batch callback as a stream: a batch that raised is skipped, not the end of the poll."""
+
+    def stream(batches: Iterator[list[bytes]]) -> Iterator[object]:
+        for raws in batches:
+            try:
+                deliver_many(raws)
+            except Exception as exc:
+                yield _Undelivered(exc)
+            else:
+                yield None
+
+    return stream
+
+
 def _poll(
     mailbox: BaseMailBox,
     folder: str,
-    deliver_many: Callable[[list[bytes]], object],
+    deliver_stream: Callable[[Iterator[list[bytes]]], Iterable[object]],
     batch: int,
     limit: int,
     processed_folder: str | None,
@@ -161,14 +190,35 @@ def _poll(
     capabilities = _capabilities(mailbox.client)
     new = mailbox.uids("UNSEEN UNDELETED")
     wanted, progress.remaining = new[:limit], max(len(new) - limit, 0)
-    held: list[tuple[str, bytes]] = []
-    for uid, raw in _fetch(mailbox, wanted):
-        held.append((uid, raw))
-        if len(held) >= batch or sum(len(r) for _, r in held) >= BATCH_BYTES:
-            _hand_over(mailbox.client, folder, deliver_many, held, progress)
-            held = []
-    if held:
-        _hand_over(mailbox.client, folder, deliver_many, held, progress)
+    taken: collections.deque[list[str]] = collections.deque()  # uids of the batches handed over, in order
+
+    def batches() -> Iterator[list[bytes]]:
+        held: list[tuple[str, bytes]] = []
+        for uid, raw in _fetch(mailbox, wanted):
+            held.append((uid, raw))
+            if len(held) >= batch or sum(len(r) for _, r in held) >= BATCH_BYTES:
+                taken.append([u for u, _ in held])
+                yield [r for _, r in held]
+                held = []
+        if held:
+            taken.append([u for u, _ in held])
+            yield [r for _, r in held]
+
+    try:
+        for outcome in deliver_stream(batches()):
+            uids = taken.popleft()
+            if isinstance(outcome, _Undelivered):
+                _log_undelivered(folder, uids, outcome.args[0])
+                progress.failed += len(uids)
+                continue
+            _mark_seen(mailbox.client, uids)
+            progress.delivered.extend(uids)
+    except (ImapToolsError, imaplib.IMAP4.error, OSError):
+        raise  # the server, not the delivery: ImapError
+    except Exception as exc:
+        for uids in taken:  # the batch being delivered, and any taken ahead
+            _log_undelivered(folder, uids, exc)
+            progress.failed += len(uids)
     if not (progress.delivered and processed_folder and "MOVE" in capabilities):
         return
     try:
@@ -181,22 +231,8 @@ def _poll(
         log.warning("could not move processed messages out of %s: %s", folder, exc)
 
 
-def _hand_over(
-    client: imaplib.IMAP4,
-    folder: str,
-    deliver_many: Callable[[list[bytes]], object],
-    held: list[tuple[str, bytes]],
-    progress: _Progress,
-) -> None:
-    uids = [uid for uid, _ in held]
-    try:
-        deliver_many([raw for _, raw in held])
-    except Exception:
-        log.exception("delivery of IMAP messages uid=%s in %s failed; they stay unseen", ",".join(uids), folder)
-        progress.failed += len(uids)
-        return
-    _mark_seen(client, uids)
-    progress.delivered.extend(uids)
+def _log_undelivered(folder: str, uids: list[str], exc: BaseException) -> None:
+    log.error("delivery of IMAP messages uid=%s in %s failed; they stay unseen", ",".join(uids), folder, exc_info=exc)
 
 
 def _logout(mailbox: BaseMailBox) -> None:

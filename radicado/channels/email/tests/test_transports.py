@@ -142,6 +142,37 @@ def test_batches_are_delivered_together_and_a_failed_batch_stays_unseen(dovecot:
     assert len(dovecot.messages(SUPPORT, PROCESSED)) == 7
 
 
+def test_a_stream_flags_each_batch_when_it_is_delivered_and_stops_unseen_on_failure(dovecot: DovecotServer) -> None:
+    """``deliver_stream`` takes a batch ahead before it delivers the current one (as ``ingest_stream``
+    does): a batch is flagged when the stream yields for it; when the stream raises, the batch it was
+    on and the one taken ahead stay unseen, and so does everything not yet fetched."""
+    for n in range(1, 11):
+        dovecot.append(SUPPORT, mail(n))
+    delivered: list[list[bytes]] = []
+    seen_when_taken: list[int] = []
+
+    def deliver_stream(batches: Iterator[list[bytes]]) -> Iterator[None]:
+        current = next(batches, None)
+        while current is not None:
+            ahead = next(batches, None)
+            seen_when_taken.append(sum("\\Seen" in m.flags for m in dovecot.messages(SUPPORT)))
+            if any(b"Impresora 7" in raw for raw in current):
+                raise RuntimeError("database is down")
+            delivered.append(current)
+            yield None
+            current = ahead
+
+    result = poll(dovecot, None, deliver_stream=deliver_stream, batch=3, processed_folder=None)
+    assert result == PollResult(delivered=6, failed=4)  # batches 7-9 (failed) and 10 (taken ahead)
+    assert delivered == [[mail(1), mail(2), mail(3)], [mail(4), mail(5), mail(6)]]
+    assert seen_when_taken == [0, 3, 6]  # each batch flagged once delivered, before the next is delivered
+    unseen = [m.raw for m in dovecot.messages(SUPPORT) if "\\Seen" not in m.flags]
+    assert unseen == [mail(n) for n in range(7, 11)]
+
+    assert poll(dovecot, None, deliver_stream=lambda batches: (delivered.append(b) for b in batches)).delivered == 4
+    assert delivered[-1] == [mail(n) for n in range(7, 11)]
+
+
 def test_a_poll_needs_exactly_one_way_to_deliver(dovecot: DovecotServer) -> None:
     with pytest.raises(ValueError, match="deliver"):
         poll(dovecot, print, deliver_many=print)

@@ -24,9 +24,12 @@ from django.utils import timezone
 from radicado.channels import claims
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream, process_raw
+from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_stream, process_raw
 
 INGEST_BATCH = 100  # files per ingest_many call: one transaction each (ADR 0010)
+POLL_BATCH = 50  # messages per IMAP batch (one ingest_many each, flagged together)
+POLL_LIMIT = 1000  # messages per IMAP poll (its batches stream through one helper process, ADR 0011)
+POLL_BUDGET_S = 90  # polls of one mailbox follow each other while a backlog is left, up to this long
 
 
 def _mailbox(slug: str) -> Mailbox:
@@ -102,16 +105,23 @@ class Command(BaseCommand):
 
         while True:
             for mailbox in Mailbox.objects.select_related("workspace").exclude(imap_host=""):
-                result = poll_mailbox(
-                    host=mailbox.imap_host,
-                    port=mailbox.imap_port,
-                    username=mailbox.imap_username,
-                    password=mailbox.imap_password,
-                    folder=mailbox.imap_folder,
-                    ssl=mailbox.imap_ssl,
-                    deliver_many=_imap_deliverer(mailbox),
-                )
-                self.stdout.write(f"{mailbox.address}: {result}")
+                # A backlog (after an outage) is drained now, up to a time budget, not POLL_LIMIT per round.
+                until = time.monotonic() + POLL_BUDGET_S
+                while True:
+                    result = poll_mailbox(
+                        host=mailbox.imap_host,
+                        port=mailbox.imap_port,
+                        username=mailbox.imap_username,
+                        password=mailbox.imap_password,
+                        folder=mailbox.imap_folder,
+                        ssl=mailbox.imap_ssl,
+                        deliver_stream=_imap_deliverer(mailbox),
+                        batch=POLL_BATCH,
+                        limit=POLL_LIMIT,
+                    )
+                    self.stdout.write(f"{mailbox.address}: {result}")
+                    if not (result.remaining and result.delivered) or time.monotonic() >= until:
+                        break
             if not opts["loop"]:
                 return
             time.sleep(opts["loop"])
@@ -147,10 +157,12 @@ class Command(BaseCommand):
             self.stdout.write(_line(process_raw(mailbox=mailbox, row=row, now=timezone.now()), raw=row.id))
 
 
-def _imap_deliverer(mailbox: Mailbox) -> Callable[[list[bytes]], list[IngestResult]]:
-    def deliver(raws: list[bytes]) -> list[IngestResult]:
-        now = timezone.now()
-        return ingest_many(mailbox=mailbox, messages=[(raw, now) for raw in raws], source="imap")
+def _imap_deliverer(mailbox: Mailbox) -> Callable[[Iterator[list[bytes]]], Iterator[list[IngestResult]]]:
+    """The poll's batches through ``ingest_stream``: a helper process prepares the next while one is routed."""
+
+    def deliver(batches: Iterator[list[bytes]]) -> Iterator[list[IngestResult]]:
+        stamped = ([(raw, timezone.now()) for raw in raws] for raws in batches)
+        return ingest_stream(mailbox=mailbox, batches=stamped, source="imap")
 
     return deliver
 
