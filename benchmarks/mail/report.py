@@ -298,7 +298,9 @@ def main(res: Path) -> None:
             continue
         w(
             f"## cProfile, {LABEL.get(r['db'], r['db'])}: {p['messages']} more messages of the same mix "
-            f"{how(p.get('intake_batch', 0))}, {f(p['wall_s_under_profiler'], 1)} s under the profiler"
+            f"{how(p.get('intake_batch', 0)) if not p.get('pipelined') else 'through `ingest_stream`'}, "
+            f"{f(p['wall_s_under_profiler'], 1)} s under the profiler"
+            + (" (the intake process only: the helper's parsing is not in it)" if p.get("pipelined") else "")
         )
         w("")
         w("Top 15 by cumulative time:")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from email import message_from_bytes
+from email.policy import Compat32
 from email.policy import default as default_policy
 
+import pytest
+
+from radicado.channels.email import compose as compose_module
 from radicado.channels.email.compose import compose
 from radicado.channels.email.parsing import parse_email
 
@@ -86,3 +90,36 @@ def test_ascii_subjects_and_names_stay_plain() -> None:
     raw = _compose(subject="[AND-000001] Printer", from_name="Support", automatic="auto-generated")
     assert b"Subject: [AND-000001] Printer\n" in raw and b"From: Support <soporte@andes.example.com>\n" in raw
     assert b"Precedence: bulk\n" in raw
+
+
+def test_the_quick_header_folding_writes_what_compat32_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose skips compat32's Header round trip for short one-line ASCII headers: byte-for-byte the same."""
+    quick, slow = compose_module._QuickFold(), Compat32()
+    values = [
+        "1.0",
+        "<a@b>",
+        "x" * 66,  # "Subject: " + 66 = 75
+        "x" * 69,  # 78: the limit
+        "x" * 70,  # 79: folded (or not) by compat32 itself
+        "word " * 20 + "end",
+        "tab\there",
+        " leading",
+        "trailing ",
+        "two  spaces",
+        "=?utf-8?q?Mar=C3=ADa?= <m@example.com>",
+        "María",
+        "line\nbreak",
+        "",
+    ]
+    for value in values:
+        assert quick.fold_binary("Subject", value) == slow.fold_binary("Subject", value), value
+    for overrides in [
+        {},
+        {"subject": "Short", "from_name": "Soporte", "automatic": None},
+        {"subject": "[AND-000001] " + "palabra " * 12, "references": [f"r{n}@example.com" for n in range(30)]},
+        {"to": ["a@example.com", "b@example.com"], "in_reply_to": None, "references": None},
+    ]:
+        fast = _compose(**overrides)
+        monkeypatch.setattr(compose_module, "_QUICK_FOLD", Compat32())
+        assert _compose(**overrides) == fast
+        monkeypatch.undo()
