@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -91,30 +91,59 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime)
     return process_raw(mailbox=mailbox, row=row, now=now)
 
 
+@overload
 def ingest_stream(
-    *, mailbox: Mailbox, batches: Iterable[Sequence[tuple[bytes, dt.datetime]]], source: str
-) -> Iterator[list[IngestResult]]:
+    *,
+    mailbox: Mailbox,
+    batches: Iterable[Sequence[tuple[bytes, dt.datetime]]],
+    source: str,
+    keep_going: Literal[False] = False,
+) -> Iterator[list[IngestResult]]: ...
+
+
+@overload
+def ingest_stream(
+    *, mailbox: Mailbox, batches: Iterable[Sequence[tuple[bytes, dt.datetime]]], source: str, keep_going: Literal[True]
+) -> Iterator[list[IngestResult] | Exception]: ...
+
+
+def ingest_stream(
+    *, mailbox: Mailbox, batches: Iterable[Sequence[tuple[bytes, dt.datetime]]], source: str, keep_going: bool = False
+) -> Iterator[list[IngestResult] | Exception]:
     """``ingest_many`` for each batch in turn, yielding its results as soon as it is done.
 
     With more than one batch, a helper process writes and parses the next batch while this one is
     routed (ADR 0011): the first batch is prepared here, the others there. The next batch is taken
     from ``batches`` before the current one is routed. If the helper fails, batches are prepared
-    here again; outcomes are the same either way.
+    here again; outcomes are the same either way. A batch that raises (the database is down, the
+    disk is full) ends the stream, or with ``keep_going`` is logged and yielded as its exception,
+    and the stream goes on: its stored messages stay received, to be processed when they come again.
     """
+
+    def one(
+        batch: Sequence[tuple[bytes, dt.datetime]], prepared: list[Prepared] | None
+    ) -> list[IngestResult] | Exception:
+        try:
+            return ingest_many(mailbox=mailbox, messages=batch, source=source, prepared=prepared)
+        except Exception as exc:
+            if not keep_going:
+                raise
+            log.exception("a batch of %s inbound messages failed; the stream goes on", len(batch))
+            return exc
+
     it = iter(batches)
     current = next(it, None)
     root = local_root()
     following = next(it, None) if current is not None else None
     if following is None or root is None:  # one batch, or no local disk for the helper to write on
         for batch in itertools.chain([b for b in (current, following) if b is not None], it):
-            yield ingest_many(mailbox=mailbox, messages=batch, source=source)
+            yield one(batch, None)
         return
     with Preparer(root=root, workspace_id=mailbox.workspace_id, mode=file_mode()) as helper:
         ready: Future[list[Prepared]] | None = None
         while current is not None:
             coming = helper.submit([raw for raw, _ in following]) if following is not None else None
-            prepared = helper.result(ready)
-            yield ingest_many(mailbox=mailbox, messages=current, source=source, prepared=prepared)
+            yield one(current, helper.result(ready))
             current, ready = following, coming
             following = next(it, None) if current is not None else None
 

@@ -17,7 +17,9 @@ import pytest
 
 from conftest import NOW, Cast
 from radicado.channels.actions import create_mailbox
+from radicado.channels.email.parsing import parse_email
 from radicado.channels.models import RawMessage
+from radicado.tickets import mail_in
 from radicado.tickets.mail_in import ingest_email
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,10 +94,13 @@ def test_mail_ingest_command_keeps_file_order_across_batches(
         files.append(str(path))
     files[4] = str(tmp_path / "missing.eml")
     files.append(files[0])  # the same bytes again, in the last batch
+    parsed_here: list[bytes] = []
+    monkeypatch.setattr(mail_in, "parse_email", lambda raw: parsed_here.append(raw) or parse_email(raw))
     out = StringIO()
     call_command("mail", "ingest", "--workspace", "andes", *files, stdout=out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["file"] for line in lines] == files
+    assert len(parsed_here) == 3  # the first batch; the helper parsed the two others
     assert [line["outcome"] for line in lines] == ["created"] * 4 + ["error"] + ["created"] * 3 + ["ignored"]
     assert lines[8]["ticket"] == lines[0]["ticket"]
     subjects = RawMessage.objects.filter(workspace=cast.ws_a).order_by("id").values_list("subject", flat=True)

@@ -21,9 +21,10 @@ import pytest
 from conftest import NOW, build_cast, use_tmp_storage
 from radicado.channels.actions import create_mailbox
 from radicado.channels.email.imap import poll_mailbox
+from radicado.channels.email.parsing import parse_email
 from radicado.channels.email.tests.servers import DovecotServer, SmtpSink
 from radicado.channels.models import Mailbox
-from radicado.tickets import actions
+from radicado.tickets import actions, mail_in
 from radicado.tickets.mail_in import ingest_email
 from radicado.tickets.models import Reply, Ticket
 
@@ -136,9 +137,42 @@ def test_mail_poll_drains_a_backlog_in_one_run(settings: Any, tmp_path: Path, mo
         )
         for n in range(7):
             dovecot.append(SUPPORT, message("carol@example.com", f"Pedido {n}", "Necesito algo.", f"p{n}@ex.com"))
+        parsed_here: list[bytes] = []
+        monkeypatch.setattr(mail_in, "parse_email", lambda raw: parsed_here.append(raw) or parse_email(raw))
         out = StringIO()
         call_command("mail", "poll", stdout=out)
         assert dovecot.messages(SUPPORT) == []
     assert out.getvalue().count(SUPPORT) == 2  # two polls: 5, then 2
+    assert len(parsed_here) == 4  # each poll's first batch of 2; the helper parsed the first poll's others
     tickets = Ticket.objects.filter(workspace=cast.ws_a, subject__startswith="Pedido").order_by("number")
     assert list(tickets.values_list("subject", flat=True)) == [f"Pedido {n}" for n in range(7)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_poll_reads_the_other_mailboxes_when_one_server_is_down(settings: Any, tmp_path: Path) -> None:
+    if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
+        pytest.skip("Dovecot is not installed (scripts/test installs it)")
+    import socket
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    use_tmp_storage(settings, tmp_path)
+    cast = build_cast()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with DovecotServer({SUPPORT: "clave"}) as dovecot:
+        down = create_mailbox(workspace=cast.ws_b, address="soporte@caido.example.com", display_name="C", now=NOW)
+        up = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
+        Mailbox.objects.filter(id=down.id).update(
+            imap_host="127.0.0.1", imap_port=closed, imap_ssl=False, imap_username="x", imap_password="y"
+        )
+        Mailbox.objects.filter(id=up.id).update(
+            imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=SUPPORT, imap_password="clave"
+        )
+        dovecot.append(SUPPORT, message("carol@example.com", "Pedido", "Necesito algo.", "p@ex.com"))
+        out, err = StringIO(), StringIO()
+        call_command("mail", "poll", stdout=out, stderr=err)
+    assert "soporte@caido.example.com" in err.getvalue()
+    assert Ticket.objects.filter(workspace=cast.ws_a, subject="Pedido").exists()

@@ -76,8 +76,7 @@ class _QuickFold(Compat32):
         if (
             isinstance(value, str)
             and value.isascii()
-            and "\r" not in value
-            and "\n" not in value
+            and value.isprintable()  # no line breaks or other controls: those compat32 folds or refuses
             and len(name) + 2 + len(value) <= (self.max_line_length or 78)
         ):
             return f"{name}: {value}{self.linesep}".encode("ascii")

@@ -15,8 +15,9 @@ e-mail channel's ``ingest_many``); a batch counts as one delivery: flagged toget
 returned, left unseen together if it raised. ``deliver_stream(batches)`` takes the same batches
 as an iterator, fetched as it asks for them, and yields once per batch, in order, when that batch
 is delivered (the e-mail channel's ``ingest_stream``, which takes the next batch before it
-delivers the current one): each batch is flagged when its turn is yielded; if the stream raises,
-the batch it was on and any it had taken ahead stay unseen, and the poll ends there.
+delivers the current one): each batch is flagged when its turn is yielded, unless the stream
+yields ``Undelivered(exc)`` for it (it stays unseen; the next batch is tried); if the stream
+itself raises, the batch it was on and any it had taken ahead stay unseen, and the poll ends there.
 
 Guarantees: a crash between fetching and the ``\\Seen`` flag means the message is delivered
 again on the next poll (the callback deduplicates by Message-ID); it is never lost. A
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
 from imap_tools.errors import ImapToolsError, MailboxFolderCreateError
 
-__all__ = ["PROCESSED_FOLDER", "ImapError", "PollResult", "poll_mailbox"]
+__all__ = ["PROCESSED_FOLDER", "ImapError", "PollResult", "Undelivered", "poll_mailbox"]
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,19 @@ def _one_by_one(deliver: Callable[[bytes], object]) -> Callable[[list[bytes]], o
     return hand_over
 
 
-class _Undelivered(Exception):
-    """A batch's delivery raised (already logged): it stays unseen, the next batch is tried."""
+class Undelivered:
+    """What a ``deliver_stream`` yields for a batch it could not deliver: it stays unseen, the next is tried."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _ServerError(Exception):
+    """An IMAP or network error met while fetching inside the stream: the poll's, not the delivery's."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _each(deliver_many: Callable[[list[bytes]], object]) -> Callable[[Iterator[list[bytes]]], Iterator[object]]:
@@ -171,7 +183,7 @@ def _each(deliver_many: Callable[[list[bytes]], object]) -> Callable[[Iterator[l
             try:
                 deliver_many(raws)
             except Exception as exc:
-                yield _Undelivered(exc)
+                yield Undelivered(exc)
             else:
                 yield None
 
@@ -192,9 +204,15 @@ def _poll(
     wanted, progress.remaining = new[:limit], max(len(new) - limit, 0)
     taken: collections.deque[list[str]] = collections.deque()  # uids of the batches handed over, in order
 
+    def fetched() -> Iterator[tuple[str, bytes]]:
+        try:
+            yield from _fetch(mailbox, wanted)
+        except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:
+            raise _ServerError(exc) from exc  # through the callback's frames, told apart from its own errors
+
     def batches() -> Iterator[list[bytes]]:
         held: list[tuple[str, bytes]] = []
-        for uid, raw in _fetch(mailbox, wanted):
+        for uid, raw in fetched():
             held.append((uid, raw))
             if len(held) >= batch or sum(len(r) for _, r in held) >= BATCH_BYTES:
                 taken.append([u for u, _ in held])
@@ -207,15 +225,18 @@ def _poll(
     try:
         for outcome in deliver_stream(batches()):
             uids = taken.popleft()
-            if isinstance(outcome, _Undelivered):
-                _log_undelivered(folder, uids, outcome.args[0])
+            if isinstance(outcome, Undelivered):
+                _log_undelivered(folder, uids, outcome.error)
                 progress.failed += len(uids)
                 continue
-            _mark_seen(mailbox.client, uids)
+            try:
+                _mark_seen(mailbox.client, uids)
+            except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:
+                raise _ServerError(exc) from exc
             progress.delivered.extend(uids)
-    except (ImapToolsError, imaplib.IMAP4.error, OSError):
-        raise  # the server, not the delivery: ImapError
-    except Exception as exc:
+    except _ServerError as exc:
+        raise exc.error from None  # the server, not the delivery: ImapError
+    except Exception as exc:  # the delivery (even an OSError: a full disk is not the IMAP server's)
         for uids in taken:  # the batch being delivered, and any taken ahead
             _log_undelivered(folder, uids, exc)
             progress.failed += len(uids)

@@ -27,6 +27,8 @@ __all__ = ["Prepared", "Preparer", "prepare_batch", "raw_name", "write_durably"]
 
 log = logging.getLogger(__name__)
 
+RESULT_TIMEOUT_S = 120.0  # a batch (at most 32 MB) that takes longer than this to prepare means a stuck helper
+
 
 def raw_name(workspace_id: int, digest: str) -> str:
     """Where the raw store keeps a message, relative to the storage root: content-addressed."""
@@ -134,7 +136,7 @@ class Preparer:
             return self._pool.submit(
                 prepare_batch, root=self.root, workspace_id=self.workspace_id, raws=list(raws), mode=self.mode
             )
-        except (BrokenProcessPool, OSError, RuntimeError):
+        except Exception:  # broken pool, no process allowed here (a daemonic worker), out of resources
             log.warning("the mail preparing helper is unavailable; batches are prepared in-process", exc_info=True)
             self._broken = True
             return None
@@ -143,7 +145,11 @@ class Preparer:
         if future is None:
             return None
         try:
-            return future.result()
+            return future.result(timeout=RESULT_TIMEOUT_S)
+        except TimeoutError:  # alive but stuck (a disk that does not answer): not worth waiting for
+            log.warning("the mail preparing helper is stuck; it is stopped and batches are prepared in-process")
+            self._abandon()
+            return None
         except Exception as exc:  # whatever it was, the caller can still do the work itself
             log.warning("the mail preparing helper failed; the batch is prepared in-process", exc_info=True)
             self._broken = isinstance(exc, BrokenProcessPool | OSError)
@@ -152,6 +158,15 @@ class Preparer:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _abandon(self) -> None:
+        self._broken = True
+        if self._pool is not None:
+            # No public way to stop a pool's running worker before Python 3.14 (terminate_workers).
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> Preparer:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from radicado.channels.email.imap import ImapError, PollResult, poll_mailbox
+from radicado.channels.email.imap import ImapError, PollResult, Undelivered, poll_mailbox
 from radicado.channels.email.lmtp import start_lmtp_server, start_smtp_server
 from radicado.channels.email.smtp import SmtpError, send_message
 from radicado.channels.email.tests.servers import (
@@ -171,6 +171,31 @@ def test_a_stream_flags_each_batch_when_it_is_delivered_and_stops_unseen_on_fail
 
     assert poll(dovecot, None, deliver_stream=lambda batches: (delivered.append(b) for b in batches)).delivered == 4
     assert delivered[-1] == [mail(n) for n in range(7, 11)]
+
+
+def test_a_batch_the_stream_could_not_deliver_stays_unseen_and_the_next_is_delivered(
+    dovecot: DovecotServer,
+) -> None:
+    """``Undelivered`` for one batch (its database write failed); a delivery that raises OSError (a full disk)
+    is the delivery's failure, counted, not the IMAP server's."""
+    for n in range(1, 8):
+        dovecot.append(SUPPORT, mail(n))
+
+    def deliver_stream(batches: Iterator[list[bytes]]) -> Iterator[object]:
+        for raws in batches:
+            yield Undelivered(RuntimeError("database is down")) if b"Impresora 3" in raws[0] else raws
+
+    result = poll(dovecot, None, deliver_stream=deliver_stream, batch=2, processed_folder=None)
+    assert result == PollResult(delivered=5, failed=2)
+    unseen = [m.raw for m in dovecot.messages(SUPPORT) if "\\Seen" not in m.flags]
+    assert unseen == [mail(3), mail(4)]
+
+    def full_disk(batches: Iterator[list[bytes]]) -> Iterator[object]:
+        for _raws in batches:
+            raise OSError(28, "No space left on device")
+        yield None
+
+    assert poll(dovecot, None, deliver_stream=full_disk, processed_folder=None) == PollResult(failed=2)
 
 
 def test_a_poll_needs_exactly_one_way_to_deliver(dovecot: DovecotServer) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,14 +23,18 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from radicado.channels import claims
+from radicado.channels.email.imap import Undelivered
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
 from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_stream, process_raw
 
+log = logging.getLogger(__name__)
 INGEST_BATCH = 100  # files per ingest_many call: one transaction each (ADR 0010)
 POLL_BATCH = 50  # messages per IMAP batch (one ingest_many each, flagged together)
 POLL_LIMIT = 1000  # messages per IMAP poll (its batches stream through one helper process, ADR 0011)
-POLL_BUDGET_S = 90  # polls of one mailbox follow each other while a backlog is left, up to this long
+# While a mailbox has a backlog it is polled again at once, until this long after the run started: a
+# run stays within the two minutes between scheduled runs (two runs at once would fetch the same mail).
+POLL_BUDGET_S = 90
 
 
 def _mailbox(slug: str) -> Mailbox:
@@ -101,24 +106,29 @@ class Command(BaseCommand):
                 self.stdout.write(lines[i])
 
     def _poll(self, opts: dict[str, Any]) -> None:
-        from radicado.channels.email.imap import poll_mailbox
+        from radicado.channels.email.imap import ImapError, poll_mailbox
 
         while True:
+            until = time.monotonic() + POLL_BUDGET_S
             for mailbox in Mailbox.objects.select_related("workspace").exclude(imap_host=""):
                 # A backlog (after an outage) is drained now, up to a time budget, not POLL_LIMIT per round.
-                until = time.monotonic() + POLL_BUDGET_S
                 while True:
-                    result = poll_mailbox(
-                        host=mailbox.imap_host,
-                        port=mailbox.imap_port,
-                        username=mailbox.imap_username,
-                        password=mailbox.imap_password,
-                        folder=mailbox.imap_folder,
-                        ssl=mailbox.imap_ssl,
-                        deliver_stream=_imap_deliverer(mailbox),
-                        batch=POLL_BATCH,
-                        limit=POLL_LIMIT,
-                    )
+                    try:
+                        result = poll_mailbox(
+                            host=mailbox.imap_host,
+                            port=mailbox.imap_port,
+                            username=mailbox.imap_username,
+                            password=mailbox.imap_password,
+                            folder=mailbox.imap_folder,
+                            ssl=mailbox.imap_ssl,
+                            deliver_stream=_imap_deliverer(mailbox),
+                            batch=POLL_BATCH,
+                            limit=POLL_LIMIT,
+                        )
+                    except ImapError as exc:  # this mailbox's server; the other mailboxes are still read
+                        log.warning("IMAP poll of %s failed: %s", mailbox.address, exc)
+                        self.stderr.write(f"{mailbox.address}: {exc}")
+                        break
                     self.stdout.write(f"{mailbox.address}: {result}")
                     if not (result.remaining and result.delivered) or time.monotonic() >= until:
                         break
@@ -157,12 +167,16 @@ class Command(BaseCommand):
             self.stdout.write(_line(process_raw(mailbox=mailbox, row=row, now=timezone.now()), raw=row.id))
 
 
-def _imap_deliverer(mailbox: Mailbox) -> Callable[[Iterator[list[bytes]]], Iterator[list[IngestResult]]]:
-    """The poll's batches through ``ingest_stream``: a helper process prepares the next while one is routed."""
+def _imap_deliverer(mailbox: Mailbox) -> Callable[[Iterator[list[bytes]]], Iterator[list[IngestResult] | Undelivered]]:
+    """The poll's batches through ``ingest_stream``: a helper process prepares the next while one is routed.
 
-    def deliver(batches: Iterator[list[bytes]]) -> Iterator[list[IngestResult]]:
+    A batch that fails stays unseen and the next is tried, as when batches were delivered one call each.
+    """
+
+    def deliver(batches: Iterator[list[bytes]]) -> Iterator[list[IngestResult] | Undelivered]:
         stamped = ([(raw, timezone.now()) for raw in raws] for raws in batches)
-        return ingest_stream(mailbox=mailbox, batches=stamped, source="imap")
+        for done in ingest_stream(mailbox=mailbox, batches=stamped, source="imap", keep_going=True):
+            yield Undelivered(done) if isinstance(done, Exception) else done
 
     return deliver
 
