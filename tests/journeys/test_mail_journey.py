@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, build_cast, use_tmp_storage
+from conftest import NOW, Cast, build_cast, use_tmp_storage
 from radicado.channels.actions import create_mailbox
 from radicado.channels.email.imap import poll_mailbox
 from radicado.channels.email.parsing import parse_email
@@ -53,12 +53,26 @@ def poll(dovecot: DovecotServer, mailbox: Mailbox) -> int:
     return result.delivered
 
 
-@pytest.mark.django_db(transaction=True)
-def test_mail_round_trip_lands_in_one_ticket(settings: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def imap_cast(settings: Any, tmp_path: Path) -> Cast:
+    """The journeys' people (transactional tests: not conftest's ``cast``), files in a temporary folder;
+    skipped without Dovecot (outside CI)."""
     if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
         pytest.skip("Dovecot is not installed (scripts/test installs it)")
     use_tmp_storage(settings, tmp_path)
-    cast = build_cast()
+    return build_cast()
+
+
+def read_over_imap(mailbox: Mailbox, dovecot: DovecotServer) -> None:
+    """Give ``mailbox`` the IMAP settings of the support account on ``dovecot``."""
+    Mailbox.objects.filter(id=mailbox.id).update(
+        imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=SUPPORT, imap_password="clave"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_round_trip_lands_in_one_ticket(imap_cast: Cast, settings: Any) -> None:
+    cast = imap_cast
     mailbox = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
     with DovecotServer({SUPPORT: "clave"}) as dovecot, SmtpSink() as relay:
         settings.SMTP_URL = f"smtp://{relay.host}:{relay.port}"
@@ -115,26 +129,21 @@ def test_mail_round_trip_lands_in_one_ticket(settings: Any, tmp_path: Path) -> N
 
 
 @pytest.mark.django_db(transaction=True)
-def test_mail_poll_drains_a_backlog_in_one_run(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mail_poll_drains_a_backlog_in_one_run(imap_cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    cast = imap_cast
     """After an outage the inbox holds more than one poll takes: ``mail poll`` polls again at once
     until it is empty; each poll's batches stream through the helper process (ADR 0011)."""
-    if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
-        pytest.skip("Dovecot is not installed (scripts/test installs it)")
     from io import StringIO
 
     from django.core.management import call_command
 
     from radicado.web.management.commands import mail
 
-    use_tmp_storage(settings, tmp_path)
-    cast = build_cast()
     monkeypatch.setattr(mail, "POLL_LIMIT", 5)
     monkeypatch.setattr(mail, "POLL_BATCH", 2)
     with DovecotServer({SUPPORT: "clave"}) as dovecot:
         mailbox = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
-        Mailbox.objects.filter(id=mailbox.id).update(
-            imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=SUPPORT, imap_password="clave"
-        )
+        read_over_imap(mailbox, dovecot)
         for n in range(7):
             dovecot.append(SUPPORT, message("carol@example.com", f"Pedido {n}", "Necesito algo.", f"p{n}@ex.com"))
         parsed_here: list[bytes] = []
@@ -149,16 +158,13 @@ def test_mail_poll_drains_a_backlog_in_one_run(settings: Any, tmp_path: Path, mo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_mail_poll_reads_the_other_mailboxes_when_one_server_is_down(settings: Any, tmp_path: Path) -> None:
-    if not os.path.exists("/usr/sbin/dovecot") and not os.environ.get("CI"):
-        pytest.skip("Dovecot is not installed (scripts/test installs it)")
+def test_mail_poll_reads_the_other_mailboxes_when_one_server_is_down(imap_cast: Cast) -> None:
+    cast = imap_cast
     import socket
     from io import StringIO
 
     from django.core.management import call_command
 
-    use_tmp_storage(settings, tmp_path)
-    cast = build_cast()
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
@@ -168,9 +174,7 @@ def test_mail_poll_reads_the_other_mailboxes_when_one_server_is_down(settings: A
         Mailbox.objects.filter(id=down.id).update(
             imap_host="127.0.0.1", imap_port=closed, imap_ssl=False, imap_username="x", imap_password="y"
         )
-        Mailbox.objects.filter(id=up.id).update(
-            imap_host=dovecot.host, imap_port=dovecot.port, imap_ssl=False, imap_username=SUPPORT, imap_password="clave"
-        )
+        read_over_imap(up, dovecot)
         dovecot.append(SUPPORT, message("carol@example.com", "Pedido", "Necesito algo.", "p@ex.com"))
         out, err = StringIO(), StringIO()
         call_command("mail", "poll", stdout=out, stderr=err)
