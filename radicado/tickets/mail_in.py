@@ -219,28 +219,35 @@ class BatchAborted(Exception):
 
 @dataclass
 class _Known:
-    """What a batch looks up once for all its messages: contacts, Message-IDs seen, our own addresses."""
+    """What a batch looks up once for all its messages: contacts, Message-IDs seen, our own addresses,
+    and the index rows of the Message-IDs its messages answer or bounce (threading)."""
 
     senders: set[str]
     contacts: dict[str, Contact]
     seen: set[str]
     ours: set[str]
+    indexed: dict[str, tuple[dt.datetime, int, int]]  # message id -> (created_at, ticket id, row id)
+    asked: set[str]  # the Message-IDs looked up in the index (found or not)
 
     @classmethod
     def load(cls, ws_id: int, messages: Iterable[ParsedEmail | UnparseableEmail]) -> _Known:
         parsed = [p for p in messages if isinstance(p, ParsedEmail)]
         senders = {p.from_address for p in parsed if p.from_address}
         ids = {p.message_id for p in parsed if p.message_id}
+        answered = {i for p in parsed for i in (*p.in_reply_to, *p.references, *p.bounced_message_ids)}
         contacts: dict[str, Contact] = {}
         query = Contact.objects.filter(workspace_id=ws_id, email__in=senders).select_related("customer", "workspace")
         for contact in query.order_by("id"):  # as .first() would pick
             contacts.setdefault(contact.email, contact)
-        seen = set(
-            MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids).values_list("message_id", flat=True)
-        )
+        rows = MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids | answered)
+        indexed = {mid: (at, ticket_id, pk) for mid, at, ticket_id, pk in rows.values_list(*_INDEX_FIELDS)}
         # Mailbox addresses are stored lower-case (create_mailbox), as the parser gives senders.
         ours = set(Mailbox.objects.filter(address__in={s.lower() for s in senders}).values_list("address", flat=True))
-        return cls(senders=senders, contacts=contacts, seen=seen, ours=ours)
+        seen = ids & indexed.keys()
+        return cls(senders=senders, contacts=contacts, seen=seen, ours=ours, indexed=indexed, asked=ids | answered)
+
+
+_INDEX_FIELDS = ("message_id", "created_at", "ticket_id", "id")
 
 
 def process_raw(*, mailbox: Mailbox, row: RawMessage, now: dt.datetime) -> IngestResult:
@@ -454,9 +461,27 @@ def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -
 
 
 def _indexed_ticket(ws_id: int, ids: list[str], *, newest: bool) -> int | None:
-    """The ticket of the newest (else the first indexed) of ``ids``, including what this batch indexed."""
-    query = MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids)
-    found = query.order_by("-created_at" if newest else "id").values_list("created_at", "ticket_id").first()
+    """The ticket of the newest (else the first indexed) of ``ids``, including what this batch indexed.
+
+    Ties on the time go to the row indexed last. In a batch, the rows indexed before it come from the
+    batch's one lookup (``_Known``).
+    """
+    if not ids:
+        return None
+    uow = unit_of_work.current()
+    known = uow.memo.get(("inbound", ws_id)) if uow is not None else None
+    found: tuple[dt.datetime, int] | None
+    if isinstance(known, _Known) and known.asked.issuperset(ids):
+        hits = [known.indexed[i] for i in set(ids) if i in known.indexed]
+        if newest:
+            pick = max(hits, key=lambda h: (h[0], h[2]), default=None)
+        else:
+            pick = min(hits, key=lambda h: h[2], default=None)
+        found = (pick[0], pick[1]) if pick else None
+    else:
+        query = MessageIndex.objects.filter(workspace_id=ws_id, message_id__in=ids)
+        order = ("-created_at", "-id") if newest else ("id",)
+        found = query.order_by(*order).values_list("created_at", "ticket_id").first()
     wanted = set(ids)
     mine = [(m.created_at, m.ticket_id) for m in unit_of_work.made(MessageIndex) if m.message_id in wanted]
     if not mine:

@@ -129,6 +129,11 @@ def stream(mailbox: Mailbox, *, same_now: bool = False, boom: bool = False) -> l
         *[_mail(mailbox, "carol@example.com", f"Pedido {n}", f"Necesito {n}.", f"p{n}@ex.com") for n in range(4)],
         *([_mail(mailbox, "dave@example.com", "Pantalla", "BOOM: this one fails", "m20@ex.com")] if boom else []),
         _mail(mailbox, "dave@example.com", "Teclado", "El teclado no responde.", "m21@ex.com"),
+        # Carol answers both of her first threads at once: it goes to the newest one indexed (Correo, m2),
+        # though In-Reply-To names m1; in small batches both were indexed by earlier batches.
+        _mail(
+            mailbox, "carol@example.com", "Re: varios", "Sobre ambos.", "m22@ex.com", refs=("m2@ex.com", "m1@ex.com")
+        ),
     ]
     # An IMAP poll gives every message of a batch the same time; a folder of files may not.
     return [(raw, NOW if same_now else NOW + dt.timedelta(minutes=i)) for i, raw in enumerate(raws)]
