@@ -125,12 +125,12 @@ DATABASES = {
         conn_max_age=envint("DB_CONN_MAX_AGE", 600),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_PREPARE_THRESHOLD", 5) > 0:
+PREPARE_THRESHOLD = envint("DB_PREPARE_THRESHOLD", 5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and PREPARE_THRESHOLD > 0:
     # Parameters bound by the server, and a statement run this many times on a connection is prepared:
     # PostgreSQL stops re-planning the same few statements (ADR 0011). 0 restores Django's default,
     # client-side binding, for a PgBouncer in transaction mode without prepared-statement support (< 1.21).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = envint("DB_PREPARE_THRESHOLD", 5)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=PREPARE_THRESHOLD)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

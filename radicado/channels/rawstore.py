@@ -56,7 +56,8 @@ def store_many(
         if digest in existing or digest in fresh:
             continue
         name = raw_name(workspace_id, digest)
-        files.append((name, raw))
+        if written is None:
+            files.append((name, raw))
         fresh[digest] = RawMessage(
             workspace_id=workspace_id, sha256=digest, size=len(raw), file=name, source=source, received_at=now
         )

@@ -23,7 +23,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from radicado.channels import claims
-from radicado.channels.email.imap import Undelivered
+from radicado.channels.email.imap import ImapError, Undelivered, poll_mailbox
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
 from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_stream, process_raw
@@ -106,35 +106,36 @@ class Command(BaseCommand):
                 self.stdout.write(lines[i])
 
     def _poll(self, opts: dict[str, Any]) -> None:
-        from radicado.channels.email.imap import ImapError, poll_mailbox
-
         while True:
             until = time.monotonic() + POLL_BUDGET_S
             for mailbox in Mailbox.objects.select_related("workspace").exclude(imap_host=""):
-                # A backlog (after an outage) is drained now, up to a time budget, not POLL_LIMIT per round.
-                while True:
-                    try:
-                        result = poll_mailbox(
-                            host=mailbox.imap_host,
-                            port=mailbox.imap_port,
-                            username=mailbox.imap_username,
-                            password=mailbox.imap_password,
-                            folder=mailbox.imap_folder,
-                            ssl=mailbox.imap_ssl,
-                            deliver_stream=_imap_deliverer(mailbox),
-                            batch=POLL_BATCH,
-                            limit=POLL_LIMIT,
-                        )
-                    except ImapError as exc:  # this mailbox's server; the other mailboxes are still read
-                        log.warning("IMAP poll of %s failed: %s", mailbox.address, exc)
-                        self.stderr.write(f"{mailbox.address}: {exc}")
-                        break
-                    self.stdout.write(f"{mailbox.address}: {result}")
-                    if not (result.remaining and result.delivered) or time.monotonic() >= until:
-                        break
+                self._drain(mailbox, until)
             if not opts["loop"]:
                 return
             time.sleep(opts["loop"])
+
+    def _drain(self, mailbox: Mailbox, until: float) -> None:
+        """Poll ``mailbox`` again at once while a backlog is left (after an outage), until ``until``."""
+        while True:
+            try:
+                result = poll_mailbox(
+                    host=mailbox.imap_host,
+                    port=mailbox.imap_port,
+                    username=mailbox.imap_username,
+                    password=mailbox.imap_password,
+                    folder=mailbox.imap_folder,
+                    ssl=mailbox.imap_ssl,
+                    deliver_stream=_imap_deliverer(mailbox),
+                    batch=POLL_BATCH,
+                    limit=POLL_LIMIT,
+                )
+            except ImapError as exc:  # this mailbox's server; the other mailboxes are still read
+                log.warning("IMAP poll of %s failed: %s", mailbox.address, exc)
+                self.stderr.write(f"{mailbox.address}: {exc}")
+                return
+            self.stdout.write(f"{mailbox.address}: {result}")
+            if not (result.remaining and result.delivered) or time.monotonic() >= until:
+                return
 
     def _lmtp(self, opts: dict[str, Any]) -> None:
         from radicado.channels.email.lmtp import start_lmtp_server
