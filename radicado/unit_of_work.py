@@ -6,12 +6,18 @@ configuration that is the same for every message, and half of which append rows
 nobody reads back in the same breath (timeline events, clocks, Message-ID index rows,
 auto-reply marks, outbox rows). A unit of work (ADR 0010) lets a batch of messages
 
-- read each configuration row once (``memoised``), and
-- append those rows in one ``bulk_create`` per model at the end (``insert``),
+- read each configuration row once (``memoised``),
+- append those rows in one ``bulk_create`` per model at the end (``insert``), and
+- do the same for the rows the messages are about, tickets and replies, whose ids are
+  needed at once: ``insert_with_id`` gives the row an id taken from the table's sequence
+  (``reserve_id``) and writes it later; a ticket's "last activity" stamp is written later
+  too (``update``),
 
 while every message still sees what the messages before it did: code that reads a kind
 of row it may also have deferred either counts the rows the unit of work made (``pending``,
 ``made``) or has them written first (``flush_for`` a ticket, as the ANS clock readers do).
+And as a rule for every statement (ADR 0012): before any SQL that names the table of a
+model with rows or updates waiting, those are written first, so no query can miss them.
 
 Outside a unit of work both helpers do the plain thing (read now, ``save`` now), so
 actions called from the console, the portal, the API or a sweep are unchanged.
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -42,8 +48,13 @@ class UnitOfWork:
         self._pending_of: dict[type[Model], list[Model]] = {}  # the same rows, per model
         self._made_of: dict[type[Model], list[Model]] = {}  # every row inserted, written or pending, per model
         self._new: set[tuple[type[Model], Any]] = set()  # rows saved at once, noted by note_new
+        self._updates: dict[type[Model], dict[Any, tuple[Model, dict[str, Any]]]] = {}  # model -> pk -> (row, fields)
+        self._tables: dict[type[Model], str] = {}  # models with rows or updates waiting -> their quoted table name
+        self._free_ids: dict[type[Model], list[int]] = {}  # reserved ids not handed out yet, last first
+        self._flushing = False
         self._after_commit: dict[Any, tuple[Callable[[list[Any]], object], list[Any]]] = {}
         self._before_commit: list[Callable[[], object]] = []
+        self.expected = 1  # how many rows of a model the work may make: the size of an id reservation
 
     def read(self, key: Any, load: Callable[[], T]) -> T:
         if key not in self.memo:
@@ -54,6 +65,40 @@ class UnitOfWork:
         self._pending.append((obj, ignore_conflicts))
         self._pending_of.setdefault(type(obj), []).append(obj)
         self._made_of.setdefault(type(obj), []).append(obj)
+        self._waiting(type(obj))
+
+    def reserve_id(self, model: type[Model]) -> int:
+        """A primary key for a ``model`` row to be inserted later, from the table's own sequence.
+
+        Ids are taken ``expected`` at a time (one statement) and handed out in ascending order, so
+        rows get ids in the order they were made, as if each were saved at once. Ids a unit of work
+        does not use are skipped, as PostgreSQL skips those of a rolled-back insert.
+        """
+        free = self._free_ids.setdefault(model, [])
+        if not free:
+            free.extend(sorted(_take_ids(model, max(1, self.expected)), reverse=True))
+        return free.pop()
+
+    def update(self, obj: Model, fields: dict[str, Any]) -> None:
+        """Set ``fields`` on ``obj`` now and on its row at the next flush (later values win)."""
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        model = type(obj)
+        row = self._updates.setdefault(model, {}).setdefault(obj.pk, (obj, {}))
+        row[1].update(fields)
+        self._waiting(model)
+
+    def _waiting(self, model: type[Model]) -> None:
+        if model not in self._tables:
+            self._tables[model] = connection.ops.quote_name(model._meta.db_table)
+
+    def before_statement(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        """Django's ``execute_wrapper``: write what waits for a table before SQL that names it."""
+        if self._tables and not self._flushing:
+            named = [model for model, table in self._tables.items() if table in sql]
+            if named:
+                self.flush(named)
+        return execute(sql, params, many, context)
 
     def pending(self, model: type[M]) -> list[M]:
         """Rows of ``model`` waiting for the flush, oldest first."""
@@ -83,21 +128,42 @@ class UnitOfWork:
         if any(getattr(obj, "ticket_id", None) == ticket_id for obj, _ in self._pending):
             self.flush()
 
-    def flush(self) -> None:
-        """One INSERT per model and conflict mode, in the order their first row was made.
+    def flush(self, models: Iterable[type[Model]] | None = None) -> None:
+        """One INSERT per model and conflict mode, in the order their first row was made, then the updates.
 
         Rows of one model and mode keep the order they were made in (their ids follow it); insert a
         model's rows in one mode where that order matters (the Message-ID index). Deferred rows point
-        at saved rows only (a ticket, a reply, a note).
+        at rows that are saved or have their id (``insert_with_id``): foreign keys are checked at
+        commit. ``models``: only those models' rows and updates (the others keep waiting).
         """
-        if not self._pending:
-            return
-        rows, self._pending, self._pending_of = self._pending, [], {}
+        only = None if models is None else set(models)
+        if only is None:
+            rows, self._pending, self._pending_of = self._pending, [], {}
+            updates, self._updates = self._updates, {}
+            self._tables = {}
+        else:
+            rows = [(obj, ignore) for obj, ignore in self._pending if type(obj) in only]
+            self._pending = [(obj, ignore) for obj, ignore in self._pending if type(obj) not in only]
+            updates = {m: self._updates.pop(m) for m in only if m in self._updates}
+            for model in only:
+                self._pending_of.pop(model, None)
+                self._tables.pop(model, None)
         groups: dict[tuple[type[Model], bool], list[Model]] = {}
         for obj, ignore in rows:
             groups.setdefault((type(obj), ignore), []).append(obj)
-        for (model, ignore), objs in groups.items():
-            model._default_manager.bulk_create(objs, ignore_conflicts=ignore)
+        self._flushing = True
+        try:
+            for (model, ignore), objs in groups.items():
+                model._default_manager.bulk_create(objs, ignore_conflicts=ignore)
+            for model, changes in updates.items():
+                by_fields: dict[tuple[str, ...], list[Model]] = {}
+                for obj, fields in changes.values():
+                    copy = model(pk=obj.pk, **fields)  # the values as they were set, whatever obj holds now
+                    by_fields.setdefault(tuple(sorted(fields)), []).append(copy)
+                for names, objs in by_fields.items():
+                    model._default_manager.bulk_update(objs, list(names))
+        finally:
+            self._flushing = False
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("radicado_unit_of_work", default=None)
@@ -120,8 +186,9 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     uow = UnitOfWork()
     token = _current.set(uow)
     try:
-        yield uow
-        uow.flush()
+        with connection.execute_wrapper(uow.before_statement):
+            yield uow
+            uow.flush()
         for run_now in uow._before_commit:
             run_now()
         for run, items in uow._after_commit.values():  # outside any savepoint: they follow the transaction
@@ -163,6 +230,61 @@ def insert(obj: M, *, ignore_conflicts: bool = False) -> M:
     else:
         uow.add(obj, ignore_conflicts=ignore_conflicts)
     return obj
+
+
+def insert_with_id(obj: M) -> M:
+    """Insert a new row now, or give it its id now and insert it at the end of the unit of work.
+
+    For rows whose id is needed at once (a ticket, a reply: other rows point at them, results name
+    them). Until the flush, SQL that names the table writes the waiting rows first.
+    """
+    uow = _current.get()
+    if uow is None:
+        obj.save(force_insert=True)
+    else:
+        obj.pk = uow.reserve_id(type(obj))
+        uow.add(obj)
+    return obj
+
+
+def update(obj: M, **fields: Any) -> M:
+    """Set ``fields`` on ``obj`` and write them to its row: now, or in one UPDATE per model at the flush."""
+    uow = _current.get()
+    if uow is None:
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        type(obj)._default_manager.filter(pk=obj.pk).update(**fields)
+    else:
+        uow.update(obj, fields)
+    return obj
+
+
+def _take_ids(model: type[Model], count: int) -> list[int]:
+    """``count`` fresh primary keys of ``model``'s table, taken from its sequence as an insert would."""
+    qn = connection.ops.quote_name
+    table, pk = model._meta.db_table, str(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [qn(table), pk, count]
+            )
+            return [int(row[0]) for row in cursor.fetchall()]
+        if connection.vendor == "sqlite":
+            # AUTOINCREMENT keeps the highest id ever used in sqlite_sequence; raising it reserves ids
+            # (and takes the write lock). A table that never had a row has no entry yet.
+            sql = "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq"
+            cursor.execute(sql, [count, table])
+            row = cursor.fetchone()
+            if row is None:
+                cursor.execute(
+                    f"INSERT INTO sqlite_sequence (name, seq) SELECT %s, COALESCE(MAX({qn(pk)}), 0) FROM {qn(table)}",  # noqa: S608 (names from the model)
+                    [table],
+                )
+                cursor.execute(sql, [count, table])
+                row = cursor.fetchone()
+            last = int(row[0])
+            return list(range(last - count + 1, last + 1))
+    raise NotImplementedError(f"no id reservation for {connection.vendor}")
 
 
 def note_new(obj: M) -> M:

@@ -286,7 +286,7 @@ def create_ticket(
         updated_at=now,
         auto_action_at=automations.auto_deadline(workspace_id=actor.workspace.id, state=state, since=now),
     )
-    ticket.save(force_insert=True)
+    unit_of_work.insert_with_id(ticket)  # in a batch, written with the batch's other tickets
     note_new(ticket)
     _record(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
@@ -353,7 +353,11 @@ def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
     code = ticket.state.on_customer_reply if actor.is_customer else ticket.state.on_agent_reply
     if not code:
         return
-    target = WorkflowState.objects.filter(workflow_id=ticket.state.workflow_id, code=code).first()
+    workflow_id = ticket.state.workflow_id
+    target = memoised(
+        ("state_by_code", workflow_id, code),
+        lambda: WorkflowState.objects.filter(workflow_id=workflow_id, code=code).first(),
+    )
     if target is not None and target.id != ticket.state_id:
         _move(ticket=ticket, actor=actor, state=target, now=now, auto=True)
 
@@ -367,14 +371,16 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         _ensure_terms(ticket)
     body = _clean_text(body, field=_("Message"), max_length=BODY_MAX)
     validate_uploads(uploads)
-    reply = Reply.objects.create(
-        workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        author=actor.user,
-        author_name=actor.display_name,
-        by_customer=actor.is_customer,
-        body=body,
-        created_at=now,
+    reply = unit_of_work.insert_with_id(
+        Reply(
+            workspace_id=ticket.workspace_id,
+            ticket=ticket,
+            author=actor.user,
+            author_name=actor.display_name,
+            by_customer=actor.is_customer,
+            body=body,
+            created_at=now,
+        )
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, reply=reply)
     event = _record(
@@ -387,10 +393,9 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
     )
     if actor.is_customer:
         # An automatic move waits for the customer's silence; a reply cancels it.
-        ticket.auto_action_at = None
-        Ticket.objects.filter(id=ticket.id).update(updated_at=now, auto_action_at=None)
+        unit_of_work.update(ticket, updated_at=now, auto_action_at=None)
     else:
-        Ticket.objects.filter(id=ticket.id).update(updated_at=now)
+        unit_of_work.update(ticket, updated_at=now)
     if not actor.is_customer:
         sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
     notify.notify(
@@ -412,13 +417,15 @@ def add_note(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploa
     _same_workspace(actor, ticket)
     body = _clean_text(body, field=_("Note"), max_length=BODY_MAX)
     validate_uploads(uploads)
-    note = Note.objects.create(
-        workspace_id=ticket.workspace_id,
-        ticket=ticket,
-        author=actor.user,
-        author_name=actor.display_name,
-        body=body,
-        created_at=now,
+    note = unit_of_work.insert_with_id(
+        Note(
+            workspace_id=ticket.workspace_id,
+            ticket=ticket,
+            author=actor.user,
+            author_name=actor.display_name,
+            body=body,
+            created_at=now,
+        )
     )
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now, note=note)
     _record(ticket=ticket, actor=actor, kind=EventKind.NOTED, now=now, note=note)

@@ -23,7 +23,7 @@ from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Value
+from django.db.models import BooleanField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -183,7 +183,8 @@ def ingest_many(
     try:
         with transaction.atomic(), unit_of_work.unit_of_work() as uow:
             actions.lock_numbering(workspace_id=mailbox.workspace_id)  # first: one lock order for all batches
-            known = uow.memo[("inbound", mailbox.workspace_id)] = _Known.load(mailbox.workspace_id, parsed.values())
+            uow.expected = len(todo)  # at most one new ticket and one reply per message: ids taken at once
+            known = uow.memo[("inbound", mailbox.workspace_id)] = _Known.load(mailbox, parsed.values())
             preload_auto_replies(
                 workspace_id=mailbox.workspace_id,
                 addresses=known.senders,
@@ -220,7 +221,8 @@ class BatchAborted(Exception):
 @dataclass
 class _Known:
     """What a batch looks up once for all its messages: contacts, Message-IDs seen, our own addresses,
-    and the index rows of the Message-IDs its messages answer or bounce (threading)."""
+    the index rows of the Message-IDs its messages answer or bounce, and the tickets those rows and
+    the subject tags name (threading)."""
 
     senders: set[str]
     contacts: dict[str, Contact]
@@ -228,9 +230,12 @@ class _Known:
     ours: set[str]
     indexed: dict[str, tuple[dt.datetime, int, int]]  # message id -> (created_at, ticket id, row id)
     asked: set[str]  # the Message-IDs looked up in the index (found or not)
+    tickets: dict[int, Ticket]  # id -> ticket as the batch began; each is handed out once (``_ticket_of``)
+    numbers: dict[int, int]  # ticket number -> id, for the same tickets
 
     @classmethod
-    def load(cls, ws_id: int, messages: Iterable[ParsedEmail | UnparseableEmail]) -> _Known:
+    def load(cls, mailbox: Mailbox, messages: Iterable[ParsedEmail | UnparseableEmail]) -> _Known:
+        ws_id = mailbox.workspace_id
         parsed = [p for p in messages if isinstance(p, ParsedEmail)]
         senders = {p.from_address for p in parsed if p.from_address}
         ids = {p.message_id for p in parsed if p.message_id}
@@ -244,7 +249,22 @@ class _Known:
         # Mailbox addresses are stored lower-case (create_mailbox), as the parser gives senders.
         ours = set(Mailbox.objects.filter(address__in={s.lower() for s in senders}).values_list("address", flat=True))
         seen = ids & indexed.keys()
-        return cls(senders=senders, contacts=contacts, seen=seen, ours=ours, indexed=indexed, asked=ids | answered)
+        tagged = {n for p in parsed for n in _tagged_numbers(p.subject, mailbox.workspace.ticket_prefix)}
+        threaded = {ticket_id for _, ticket_id, _ in indexed.values()}
+        tickets: dict[int, Ticket] = {}
+        if tagged or threaded:
+            ticket_rows = Ticket.objects.filter(Q(id__in=threaded) | Q(number__in=tagged), workspace_id=ws_id)
+            tickets = {t.id: t for t in ticket_rows}
+        return cls(
+            senders=senders,
+            contacts=contacts,
+            seen=seen,
+            ours=ours,
+            indexed=indexed,
+            asked=ids | answered,
+            tickets=tickets,
+            numbers={t.number: t.id for t in tickets.values()},
+        )
 
 
 _INDEX_FIELDS = ("message_id", "created_at", "ticket_id", "id")
@@ -440,11 +460,8 @@ def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -
         ticket_id = _indexed_ticket(ws_id, ids, newest=True)
         if ticket_id is not None:
             return _ticket_of(mailbox, id=ticket_id), "message-id"
-    prefix = mailbox.workspace.ticket_prefix
-    for match in SUBJECT_TAG.finditer(parsed.subject):
-        if match.group(1) not in (None, prefix):
-            continue
-        ticket = _ticket_of(mailbox, number=int(match.group(2)))
+    for number in _tagged_numbers(parsed.subject, mailbox.workspace.ticket_prefix):
+        ticket = _ticket_of(mailbox, number=number)
         # A subject tag is only a hint anyone can type: honour it for the ticket's own customer only.
         if ticket is not None and contact is not None and contact.customer_id == ticket.customer_id:
             return ticket, "subject tag"
@@ -452,12 +469,17 @@ def _thread(*, mailbox: Mailbox, parsed: ParsedEmail, contact: Contact | None) -
         user, _, domain = address.partition("@")
         base, plus, token = user.partition("+")
         if plus and f"{base}@{domain}" == mailbox.address.lower():
-            number = token.split("-", 1)[0].lstrip("t")
-            if number.isdigit() and hmac.compare_digest(token, plus_token(number=int(number))):
-                ticket = _ticket_of(mailbox, number=int(number))
+            digits = token.split("-", 1)[0].lstrip("t")
+            if digits.isdigit() and hmac.compare_digest(token, plus_token(number=int(digits))):
+                ticket = _ticket_of(mailbox, number=int(digits))
                 if ticket is not None:
                     return ticket, "plus address"
     return None, ""
+
+
+def _tagged_numbers(subject: str, prefix: str) -> list[int]:
+    """The ticket numbers of the subject's tags (``[#12]``, ``[MS-000012]``) that may be ours, in order."""
+    return [int(m.group(2)) for m in SUBJECT_TAG.finditer(subject) if m.group(1) in (None, prefix)]
 
 
 def _indexed_ticket(ws_id: int, ids: list[str], *, newest: bool) -> int | None:
@@ -496,11 +518,20 @@ def _ticket_of(mailbox: Mailbox, **lookup: int) -> Ticket | None:
     """A ticket of the mailbox's workspace, with its state; customer and requester load when used.
 
     Few joins on purpose: PostgreSQL spent ~3 ms planning the six-table join this used to be, more
-    than the two key lookups it saved (pg_stat_statements, benchmarks/mail).
+    than the two key lookups it saved (pg_stat_statements, benchmarks/mail). In a batch, the first
+    time a ticket is asked for it comes from the batch's one lookup (``_Known``): no message of the
+    batch can have changed it yet, as every change goes through here first. Asked for again, it is
+    read afresh (after the batch's waiting writes to it, ``unit_of_work``).
     """
     uow = unit_of_work.current()
-    query = Ticket.objects.filter(workspace_id=mailbox.workspace_id, **lookup)
-    ticket = (query if uow is not None else query.select_related("state")).first()
+    known = uow.memo.get(("inbound", mailbox.workspace_id)) if uow is not None else None
+    ticket: Ticket | None = None
+    if isinstance(known, _Known):
+        ticket_id = lookup["id"] if "id" in lookup else known.numbers.get(lookup["number"])
+        ticket = known.tickets.pop(ticket_id, None) if ticket_id is not None else None
+    if ticket is None:
+        query = Ticket.objects.filter(workspace_id=mailbox.workspace_id, **lookup)
+        ticket = (query if uow is not None else query.select_related("state")).first()
     if ticket is None:
         return None
     ticket.workspace = mailbox.workspace

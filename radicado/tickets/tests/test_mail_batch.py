@@ -175,6 +175,9 @@ def seen_by_users(mailbox: Mailbox) -> dict[str, Any]:
             "subject": t.subject,
             "requester": t.requester.email,
             "state": t.state.code,
+            # The last activity and the pending automatic move, written later in a batch (unit_of_work.update).
+            "updated_at": t.updated_at,
+            "auto_action_at": t.auto_action_at,
             "events": list(TicketEvent.objects.filter(ticket=t).order_by("id").values_list("kind", "actor_name")),
             "replies": list(Reply.objects.filter(ticket=t).order_by("id").values_list("body", flat=True)),
             "notes": Note.objects.filter(ticket=t).count(),
@@ -285,6 +288,51 @@ def test_a_reply_that_moves_a_ticket_of_the_same_batch_sees_its_clocks(pair: tup
     assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
     first = seen_by_users(one)["tickets"][1]
     assert first["state"] == "esperando_cliente" and {state for _, state, _ in first["clocks"]} == {"paused"}
+    assert seen_by_users(many) == seen_by_users(one)
+
+
+def test_replies_to_a_waiting_ticket_in_one_batch_end_as_one_by_one(pair: tuple[Mailbox, Mailbox]) -> None:
+    """A batch reads the tickets its messages thread into once, when it begins, and writes their last
+    activity when it ends. Here one ticket, waiting on the customer with an automatic close due, gets
+    two answers in one batch (by Message-ID, then by subject tag from a colleague): the first one
+    takes the batch's copy, clears the close and reopens it; the second reads it again, with those
+    changes; a new request in between is written with the batch's other rows."""
+    one, many = pair
+    due = NOW + dt.timedelta(days=3)
+    for mailbox in (one, many):
+        ingest_email(
+            mailbox=mailbox,
+            raw=_mail(mailbox, "carol@example.com", "Impresora", "No imprime.", "m1@ex.com"),
+            source="imap",
+            now=NOW,
+        )
+        waiting = WorkflowState.objects.get(workflow__workspace=mailbox.workspace, code="esperando_cliente")
+        Ticket.objects.filter(workspace=mailbox.workspace, number=1).update(
+            state=waiting, category=waiting.category, auto_action_at=due
+        )
+
+    def story(mailbox: Mailbox) -> list[tuple[bytes, dt.datetime]]:
+        tag = f"[{mailbox.workspace.ticket_prefix}-000001]"
+        return [
+            (
+                _mail(mailbox, "carol@example.com", "Re: Impresora", "Ya probé.", "m2@ex.com", refs=("m1@ex.com",)),
+                LATER,
+            ),
+            (_mail(mailbox, "erin@example.com", "Red", "No hay red.", "m3@ex.com"), LATER + dt.timedelta(minutes=1)),
+            (
+                _mail(mailbox, "dave@example.com", f"Re: {tag}", "A mí igual.", "m4@ex.com"),
+                LATER + dt.timedelta(minutes=2),
+            ),
+        ]
+
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in story(one)]
+    batched = ingest_many(mailbox=many, messages=story(many), source="imap")
+
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    assert [r.outcome for r in batched] == ["threaded", "created", "threaded"]
+    first = seen_by_users(one)["tickets"][1]
+    assert (first["state"], first["auto_action_at"]) == ("en_curso", None)
+    assert first["updated_at"] == LATER + dt.timedelta(minutes=2)
     assert seen_by_users(many) == seen_by_users(one)
 
 
