@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from radicado import unit_of_work
 from radicado.customers.models import Contact, Customer, Standing
 from radicado.workspaces.actions import add_member, audit, ensure_user
 from radicado.workspaces.models import Role, User, Workspace
@@ -59,7 +60,7 @@ def normalize_phone(phone: str, *, default_country: str = "57") -> str:
     return f"+{digits}" if 8 <= len(digits) <= 15 else ""
 
 
-@transaction.atomic
+@unit_of_work.atomic
 def create_contact(
     *,
     customer: Customer,
@@ -82,14 +83,16 @@ def create_contact(
             now=now,
             actor=actor,
         )
-    contact = Contact.objects.create(
-        phone_e164=normalize_phone(phone),
-        workspace=customer.workspace,
-        customer=customer,
-        user=user,
-        name=name,
-        email=email.strip().lower(),
-        phone=phone,
+    contact = unit_of_work.insert_with_id(  # in a batch of inbound mail, written with the batch
+        Contact(
+            phone_e164=normalize_phone(phone),
+            workspace=customer.workspace,
+            customer=customer,
+            user=user,
+            name=name,
+            email=email.strip().lower(),
+            phone=phone,
+        )
     )
     audit(workspace=customer.workspace, actor=actor, action="contact.created", target=contact.email, now=now)
     return contact

@@ -157,8 +157,9 @@ def _number_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> list[int]:
         block = uow.memo[("numbers", workspace_id)] = [1, 0]
         uow.before_commit(lambda: _give_back(workspace_id, block))
     if block[0] > block[1]:
-        block[1] = _take_numbers(workspace_id, NUMBER_BLOCK)
-        block[0] = block[1] - NUMBER_BLOCK + 1
+        size = max(NUMBER_BLOCK, uow.expected)  # a batch of mail takes at most one number per message
+        block[1] = _take_numbers(workspace_id, size)
+        block[0] = block[1] - size + 1
     return block
 
 

@@ -182,8 +182,8 @@ def ingest_many(
     parsed = {i: _parse(stored[i][0], messages[i][0]) if prepared is None else prepared[i].parsed for i in todo}
     try:
         with transaction.atomic(), unit_of_work.unit_of_work() as uow:
+            uow.expected = len(todo)  # at most one new ticket and one reply per message: ids, numbers taken at once
             actions.lock_numbering(workspace_id=mailbox.workspace_id)  # first: one lock order for all batches
-            uow.expected = len(todo)  # at most one new ticket and one reply per message: ids taken at once
             known = uow.memo[("inbound", mailbox.workspace_id)] = _Known.load(mailbox, parsed.values())
             preload_auto_replies(
                 workspace_id=mailbox.workspace_id,
@@ -230,7 +230,7 @@ class _Known:
     ours: set[str]
     indexed: dict[str, tuple[dt.datetime, int, int]]  # message id -> (created_at, ticket id, row id)
     asked: set[str]  # the Message-IDs looked up in the index (found or not)
-    tickets: dict[int, Ticket]  # id -> ticket as the batch began; each is handed out once (``_ticket_of``)
+    tickets: dict[int, Ticket]  # id -> ticket as the batch began or made it; handed out once (``_ticket_of``)
     numbers: dict[int, int]  # ticket number -> id, for the same tickets
 
     @classmethod
@@ -268,6 +268,13 @@ class _Known:
 
 
 _INDEX_FIELDS = ("message_id", "created_at", "ticket_id", "id")
+
+
+def _known(ws_id: int) -> _Known | None:
+    """What the current batch looked up for the workspace (None outside a batch)."""
+    uow = unit_of_work.current()
+    known = uow.memo.get(("inbound", ws_id)) if uow is not None else None
+    return known if isinstance(known, _Known) else None
 
 
 def process_raw(*, mailbox: Mailbox, row: RawMessage, now: dt.datetime) -> IngestResult:
@@ -397,6 +404,10 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
     )
     _index(ws_id, parsed, new, now)
     _note_skipped(new, skipped, now)
+    known = _known(ws_id)
+    if known is not None:  # the next message about it may take it as it is (``_ticket_of``)
+        known.tickets[new.id] = new
+        known.numbers[new.number] = new.id
     notify.announce_registration(ticket=new, actor=None, now=now)  # after _index: it threads
     return IngestResult(
         outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
@@ -410,16 +421,13 @@ def _first_lookups(ws_id: int, message_id: str, sender: str) -> tuple[Contact | 
     are written as SQL: as ORM ``Exists`` they cost more Python than the statements they save. In a
     batch, the answers come from what the batch loaded (``_Known``) and the index rows it made.
     """
-    uow = unit_of_work.current()
-    known = uow.memo.get(("inbound", ws_id)) if uow is not None else None
-    if uow is not None and isinstance(known, _Known):
+    known = _known(ws_id)
+    if known is not None:
         was_seen = bool(message_id) and (
-            message_id in known.seen or any(m.message_id == message_id for m in uow.made(MessageIndex))
+            message_id in known.seen or any(m.message_id == message_id for m in unit_of_work.made(MessageIndex))
         )
-        contact = known.contacts.get(sender)
-        if contact is None and sender:  # not a contact when the batch began: an earlier message may have made it
-            contact = _contact_by_email(ws_id, sender)
-        return contact, was_seen, sender.lower() in known.ours
+        # Contacts as the batch began, and those its messages made (``_unknown_sender``).
+        return known.contacts.get(sender), was_seen, sender.lower() in known.ours
     qn = connection.ops.quote_name
     seen_sql = (
         f"EXISTS (SELECT 1 FROM {qn(MessageIndex._meta.db_table)} "  # noqa: S608 (names from the models)
@@ -447,7 +455,7 @@ def _first_lookups(ws_id: int, message_id: str, sender: str) -> tuple[Contact | 
 
 def _contact_by_email(ws_id: int, email: str, **annotations: Any) -> Contact | None:
     query = Contact.objects.filter(workspace_id=ws_id, email=email).select_related("customer", "workspace")
-    return query.annotate(**annotations).first() if annotations else query.first()
+    return query.annotate(**annotations).first()
 
 
 SUBJECT_TAG = re.compile(r"\[(?:#|([A-Z][A-Z0-9]{0,9})-)0*(\d{1,12})\]")
@@ -490,10 +498,9 @@ def _indexed_ticket(ws_id: int, ids: list[str], *, newest: bool) -> int | None:
     """
     if not ids:
         return None
-    uow = unit_of_work.current()
-    known = uow.memo.get(("inbound", ws_id)) if uow is not None else None
+    known = _known(ws_id)
     found: tuple[dt.datetime, int] | None
-    if isinstance(known, _Known) and known.asked.issuperset(ids):
+    if known is not None and known.asked.issuperset(ids):
         hits = [known.indexed[i] for i in set(ids) if i in known.indexed]
         if newest:
             pick = max(hits, key=lambda h: (h[0], h[2]), default=None)
@@ -520,13 +527,14 @@ def _ticket_of(mailbox: Mailbox, **lookup: int) -> Ticket | None:
     Few joins on purpose: PostgreSQL spent ~3 ms planning the six-table join this used to be, more
     than the two key lookups it saved (pg_stat_statements, benchmarks/mail). In a batch, the first
     time a ticket is asked for it comes from the batch's one lookup (``_Known``): no message of the
-    batch can have changed it yet, as every change goes through here first. Asked for again, it is
-    read afresh (after the batch's waiting writes to it, ``unit_of_work``).
+    batch can have changed it yet, as every change goes through here first; likewise a ticket the
+    batch registered, as the message that registered it left it. Asked for again, it is read afresh
+    (after the batch's waiting writes to it, ``unit_of_work``).
     """
     uow = unit_of_work.current()
-    known = uow.memo.get(("inbound", mailbox.workspace_id)) if uow is not None else None
+    known = _known(mailbox.workspace_id)
     ticket: Ticket | None = None
-    if isinstance(known, _Known):
+    if known is not None:
         ticket_id = lookup["id"] if "id" in lookup else known.numbers.get(lookup["number"])
         ticket = known.tickets.pop(ticket_id, None) if ticket_id is not None else None
     if ticket is None:
@@ -617,17 +625,26 @@ def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) 
     if policy == UnknownSenderPolicy.REJECT:
         _reject_notice(mailbox=mailbox, parsed=parsed, now=now)
         return IngestResult(outcome="rejected", detail="unknown sender rejected")
-    customer = Customer.objects.filter(workspace_id=mailbox.workspace_id, code=mailbox.floating_customer_code).first()
+    key = ("floating", mailbox.workspace_id, mailbox.floating_customer_code)
+    uow = unit_of_work.current()
+    customer = uow.memo.get(key) if uow is not None else None
     if customer is None:
-        customer = create_customer(
-            workspace=mailbox.workspace,
-            code=mailbox.floating_customer_code,
-            name=_("Individuals (no contract)"),
-            now=now,
-        )
-    return create_contact(
+        code = mailbox.floating_customer_code
+        customer = Customer.objects.filter(workspace_id=mailbox.workspace_id, code=code).first()
+        if customer is None:
+            customer = create_customer(
+                workspace=mailbox.workspace, code=code, name=_("Individuals (no contract)"), now=now
+            )
+        customer.workspace = mailbox.workspace
+        if uow is not None:
+            uow.memo[key] = customer
+    contact = create_contact(
         customer=customer, name=parsed.from_name or parsed.from_address or "", now=now, email=parsed.from_address or ""
     )
+    known = _known(mailbox.workspace_id)
+    if known is not None:  # the sender's next message in the batch finds it there (``_first_lookups``)
+        known.contacts[contact.email] = contact
+    return contact
 
 
 def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> None:

@@ -9,6 +9,7 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 
+from radicado import unit_of_work
 from radicado.workspaces.models import (
     ApiToken,
     AuditEntry,
@@ -31,7 +32,8 @@ def audit(
     now: dt.datetime,
     data: dict[str, object] | None = None,
 ) -> None:
-    AuditEntry.objects.create(workspace=workspace, actor=actor, action=action, target=target, data=data or {}, at=now)
+    entry = AuditEntry(workspace=workspace, actor=actor, action=action, target=target, data=data or {}, at=now)
+    unit_of_work.insert(entry)  # append-only: in a unit of work, written with its other rows
 
 
 @transaction.atomic
