@@ -1049,6 +1049,146 @@ def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int, batch: i
     }
 
 
+def _lmtp_client(
+    host: str, port: int, jobs: list[tuple[str, bytes]], connections_n: int, ready: Any, go: Any, results: Any
+) -> None:  # pragma: no cover (a child process)
+    """The MTA of the LMTP pass: ``connections_n`` connections at once, each delivering its share in turn."""
+    import smtplib
+    import threading
+
+    answers: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def one_connection(k: int) -> None:
+        with smtplib.LMTP(host, port) as lmtp:
+            for sender, raw in jobs[k::connections_n]:
+                t0 = time.perf_counter()
+                try:
+                    lmtp.sendmail(sender, [SUPPORT], raw)
+                    code = 250
+                except smtplib.SMTPResponseException as exc:
+                    code = exc.smtp_code
+                except smtplib.SMTPRecipientsRefused:
+                    code = 550
+                with lock:
+                    answers.append((code, (time.perf_counter() - t0) * 1000))
+
+    threads = [threading.Thread(target=one_connection, args=(k,)) for k in range(connections_n)]
+    ready.put(True)
+    go.wait()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put(answers)
+
+
+def lmtp_pass(mailbox: Mailbox, mix: Mix, connections_n: int, total: int, grouped: bool) -> dict[str, Any]:
+    """``total`` messages of the mix pushed over LMTP by ``connections_n`` connections at once (a forked client
+    process, as an MTA), into the receiver ``radicado mail lmtp`` runs, in this process: with its group commit
+    (``GroupIntake``, ADR 0013) or, ``grouped`` False, each message alone (``ingest_email``, as before).
+
+    msg/s = messages / wall time from the start signal until the last answer. Latency per message is the
+    client's (from sending to the answer). CPU = this process (receiver, its threads, the intake thread).
+    Outcomes are counted against what the categories imply; with many connections the order of delivery
+    differs from the order generated, so a message and its same-Message-ID copy may swap roles.
+    """
+    import functools
+    import multiprocessing as mp
+    import threading
+    from email.parser import BytesHeaderParser
+    from email.utils import parseaddr
+
+    from django.utils import timezone
+
+    from radicado.channels.email.lmtp import start_lmtp_server
+    from radicado.tickets.mail_gather import GroupIntake, mailboxes_for
+    from radicado.web.management.commands.mail import LMTP_CONNECTIONS, deliver_by_recipient
+
+    msgs = mix.batch(total)
+    jobs = []
+    for m in msgs:
+        sender = "" if m.category == "bounce" else parseaddr(BytesHeaderParser().parsebytes(m.raw)["From"] or "")[1]
+        jobs.append((sender, re.sub(rb"\r?\n", b"\r\n", m.raw)))  # SMTP and LMTP carry CRLF lines
+    got: list[IngestResult] = []
+    lock = threading.Lock()
+    intake = GroupIntake(source="lmtp") if grouped else None
+    sizes: list[int] = []
+
+    if intake is not None:
+        real = intake.deliver
+
+        def recorded(**kwargs: Any) -> list[IngestResult]:
+            out = real(**kwargs)
+            with lock:
+                got.extend(out)
+            return out
+
+        intake.deliver = recorded  # type: ignore[method-assign]
+        deliver = functools.partial(deliver_by_recipient, intake=intake)
+    else:
+
+        def deliver(raw: bytes, recipients: list[str]) -> None:  # deliver_by_recipient without an intake, recorded
+            connections["default"].close_if_unusable_or_obsolete()
+            for mb in mailboxes_for(recipients):
+                result = ingest_email(mailbox=mb, raw=raw, source="lmtp", now=timezone.now())
+                with lock:
+                    got.append(result)
+
+    import radicado.tickets.mail_gather as gather
+
+    real_many = gather.ingest_many
+
+    def counted(**kwargs: Any) -> list[IngestResult]:
+        sizes.append(len(kwargs["messages"]))
+        return real_many(**kwargs)
+
+    gather.ingest_many = counted  # type: ignore[assignment]
+    connections.close_all()
+    server = start_lmtp_server(host="127.0.0.1", port=0, deliver=deliver, workers=LMTP_CONNECTIONS)
+    ctx = mp.get_context("fork")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    client = ctx.Process(target=_lmtp_client, args=(server.host, server.port, jobs, connections_n, ready, go, results))
+    try:
+        client.start()
+        ready.get()
+        load_before = load_avg()
+        c0, t0 = time.process_time(), time.perf_counter()
+        go.set()
+        answers = results.get()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        client.join()
+    finally:
+        server.stop()
+        if intake is not None:
+            intake.close()
+        gather.ingest_many = real_many  # type: ignore[assignment]
+        connections.close_all()
+    expected = Counter(EXPECTED[m.category][0] for m in msgs)
+    outcomes = Counter(r.outcome for r in got)
+    ms = [a[1] for a in answers]
+    n = len(answers)
+    return {
+        "connections": connections_n,
+        "grouped": grouped,
+        "messages": n,
+        "wall_s": wall,
+        "msg_per_s": n / wall if wall else None,
+        "cpu_ms_per_msg": cpu * 1000 / n if n else None,
+        "p50_ms": pct(ms, 50),
+        "p95_ms": pct(ms, 95),
+        "p99_ms": pct(ms, 99),
+        "answers": dict(Counter(str(a[0]) for a in answers)),
+        "outcomes": dict(outcomes),
+        "expected_outcomes": dict(expected),
+        "batches": len(sizes),
+        "mean_batch": statistics.mean(sizes) if sizes else None,
+        "max_batch": max(sizes) if sizes else None,
+        "load_avg_before": load_before,
+        "load_avg_after": load_avg(),
+    }
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -1206,6 +1346,13 @@ def main() -> None:
         help="extra pass: comma-separated worker counts (e.g. 2,4), each ingesting --parallel-messages in total",
     )
     ap.add_argument("--parallel-messages", type=int, default=2000)
+    ap.add_argument(
+        "--lmtp",
+        default="",
+        help="extra pass: LMTP deliveries from N connections at once into the receiver of `mail lmtp`; "
+        "comma-separated N (group commit) or Ns (each message alone, as before), e.g. 1,20,20s",
+    )
+    ap.add_argument("--lmtp-messages", type=int, default=1000)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     if args.intake_batch < 0 or args.batch < 1:
@@ -1427,6 +1574,23 @@ def main() -> None:
                 f"{par['msg_per_s']:.0f} msg/s; p50 {par['p50_ms']:.2f} ms, p95 {par['p95_ms']:.2f} ms; "
                 f"unexpected outcomes: {par['unexpected_outcomes']}; errors: {par['errors'] or 'none'}; "
                 f"batches redone one by one: {par['batches_redone_one_by_one']}"
+            )
+
+    if args.lmtp:
+        result["lmtp"] = []
+        for spec in [w.strip() for w in args.lmtp.split(",") if w.strip()]:
+            grouped = not spec.endswith("s")  # "20s": 20 connections, each message alone (as before ADR 0013)
+            conns = int(spec.rstrip("s"))
+            mix.now += dt.timedelta(hours=2)
+            mix.learn()
+            lm = lmtp_pass(mailbox, mix, conns, args.lmtp_messages, grouped)
+            result["lmtp"].append(lm)
+            mix.learn()
+            print(
+                f"[{label}] lmtp: {conns} connections, {'group commit' if grouped else 'one by one'}, "
+                f"{lm['messages']} messages in {lm['wall_s']:.2f} s = {lm['msg_per_s']:.0f} msg/s; "
+                f"p50 {lm['p50_ms']:.1f} ms, p95 {lm['p95_ms']:.1f} ms; answers {lm['answers']}; "
+                f"outcomes {lm['outcomes']} (expected {lm['expected_outcomes']}); mean batch {lm['mean_batch']}"
             )
 
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))

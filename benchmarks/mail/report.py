@@ -177,6 +177,33 @@ def main(res: Path) -> None:
             + (" Percentiles in batch mode are of per-chunk means." if any(pbatch) else "")
         )
         w("")
+    pushed = [(r, lm) for r in runs for lm in r.get("lmtp") or []]
+    if pushed:
+        w("## Pushed over LMTP by an MTA's concurrent connections (`radicado mail lmtp`, ADR 0013)")
+        w("")
+        w(
+            "| database | connections | intake | messages | wall s | **msg/s** | p50 ms | p95 ms | p99 ms | "
+            "CPU ms/msg (receiver process) | mean batch | answers | outcomes as expected |"
+        )
+        w("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|")
+        for r, lm in pushed:
+            ok = lm["outcomes"] == lm["expected_outcomes"]
+            w(
+                f"| {LABEL.get(r['db'], r['db'])} | {lm['connections']} | "
+                f"{'group commit' if lm['grouped'] else 'each message alone (before)'} | {lm['messages']:,} | "
+                f"{f(lm['wall_s'], 2)} | **{f(lm['msg_per_s'], 0)}** | {f(lm['p50_ms'], 1)} | {f(lm['p95_ms'], 1)} | "
+                f"{f(lm['p99_ms'], 1)} | {f(lm['cpu_ms_per_msg'], 2)} | {f(lm['mean_batch'], 1)} | "
+                f"{', '.join(f'{k}: {v}' for k, v in sorted(lm['answers'].items()))} | {'yes' if ok else 'no'} |"
+            )
+        w("")
+        w(
+            "A forked client process (the MTA) opens the connections and delivers its share of fresh messages of the "
+            "same mix on each, in turn, waiting for each answer; the receiver runs in the benchmark process as "
+            "`radicado mail lmtp` runs it. msg/s = messages / wall time from the start signal to the last answer; "
+            "latency is the client's, from sending a message to its answer. Outcomes are counted per kind "
+            "(created / threaded / ignored) against what the categories imply."
+        )
+        w("")
     sources = [(r, *per_category(r)) for r in runs]
     first = next((src for _r, src, _name in sources if src is not None), None)
     if first is not None:

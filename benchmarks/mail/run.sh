@@ -53,6 +53,8 @@ STAGES=${STAGES:-1000}          # then messages timed stage by stage (0: none)
 WARMUP=${WARMUP:-50}
 PARALLEL=${PARALLEL-2,4}        # then the same stream from several processes at once (comma-separated counts; "" skips)
 PARALLEL_MESSAGES=${PARALLEL_MESSAGES:-$(( MESSAGES / 2 ))}   # messages per parallel pass, shared by its processes
+LMTP=${LMTP-1,20,20s}           # then LMTP passes: N connections at once, group commit (Ns: each message alone); "" skips
+LMTP_MESSAGES=${LMTP_MESSAGES:-$(( MESSAGES / 5 ))}   # messages per LMTP pass
 SEED=${SEED:-20261123}
 CORPUS=${CORPUS:-$(cd "$ROOT/.." && pwd)/shared/corpora/email}   # skipped if absent
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -120,7 +122,7 @@ mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.starts
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
                   "cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "commit": "$COMMIT",
                   "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "src": "$SRC", "messages": $MESSAGES,
-                  "intake_batch": $INTAKE_BATCH, "pipeline": $PIPELINE, "plain_messages": $PLAIN_MESSAGES, "single_messages": $SINGLE_MESSAGES, "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
+                  "intake_batch": $INTAKE_BATCH, "pipeline": $PIPELINE, "plain_messages": $PLAIN_MESSAGES, "single_messages": $SINGLE_MESSAGES, "warmup": $WARMUP, "parallel": "$PARALLEL", "parallel_messages": $PARALLEL_MESSAGES, "lmtp": "$LMTP", "lmtp_messages": $LMTP_MESSAGES, "profile": $PROFILE, "stages": $STAGES, "seed": $SEED, "corpus": "$CORPUS", "pg_extra": "$PG_EXTRA",
                   "packages": {p: version(p) for p in ["Django", "psycopg", "huey", "nh3"]}}))
 PYEOF
 cat "$RES/env.json"
@@ -149,7 +151,7 @@ for DB in $DBS; do
     --intake-batch "$INTAKE_BATCH" --pipeline "$PIPELINE" --plain-messages "$PLAIN_MESSAGES" \
     --single-messages "$SINGLE_MESSAGES" \
     --profile "$PROFILE" --stages "$STAGES" --corpus "$CORPUS" \
-    --parallel "$PARALLEL" --parallel-messages "$PARALLEL_MESSAGES" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
+    --parallel "$PARALLEL" --parallel-messages "$PARALLEL_MESSAGES" --lmtp "$LMTP" --lmtp-messages "$LMTP_MESSAGES" --out "$RES/mail_$DB.json" 2> "$LOGS/bench_$DB.err" \
     | tee "$LOGS/bench_$DB.log"
   if [ "$DB" = postgres ]; then psql_pg -c "DROP DATABASE IF EXISTS mailbench"; pg_stop; fi
 done

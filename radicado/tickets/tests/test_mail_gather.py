@@ -41,7 +41,7 @@ def _mail(sender: str, subject: str, message_id: str, refs: str = "") -> bytes:
     if refs:
         msg["In-Reply-To"] = f"<{refs}>"
     msg.set_content(f"{subject}: el detalle.")
-    return bytes(msg)
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as an MTA sends it: CRLF lines
 
 
 @pytest.fixture
