@@ -39,6 +39,10 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+class SavepointWrite(RuntimeError):
+    """A unit of work was asked to write inside a savepoint (see ``UnitOfWork._not_in_savepoint``)."""
+
+
 class UnitOfWork:
     """Memoised configuration reads and deferred appends for one transaction."""
 
@@ -55,6 +59,8 @@ class UnitOfWork:
         self._after_commit: dict[Any, tuple[Callable[[list[Any]], object], list[Any]]] = {}
         self._before_commit: list[Callable[[], object]] = []
         self.expected = 1  # how many rows of a model the work may make: the size of an id reservation
+        self._depth = _savepoints()  # savepoints open when the unit of work began
+        self.broken: str | None = None  # why the unit of work must not commit (see _not_in_savepoint)
 
     def read(self, key: Any, load: Callable[[], T]) -> T:
         if key not in self.memo:
@@ -76,8 +82,22 @@ class UnitOfWork:
         """
         free = self._free_ids.setdefault(model, [])
         if not free:
+            if connection.vendor != "postgresql":  # nextval is not undone by a rollback; sqlite_sequence is
+                self._not_in_savepoint("reserve ids")
             free.extend(sorted(_take_ids(model, max(1, self.expected)), reverse=True))
         return free.pop()
+
+    def _not_in_savepoint(self, what: str) -> None:
+        """Refuse to write for the unit of work inside a savepoint opened after it began.
+
+        Code that catches an exception and goes on (a best-effort savepoint) would roll back with it
+        rows the unit of work counts as written. Refused, the unit of work is marked broken: it raises
+        when it ends, its transaction rolls back, and its caller does the work again without one (a
+        batch of mail: one message at a time).
+        """
+        if _savepoints() > self._depth:
+            self.broken = f"asked to {what} inside a savepoint"
+            raise SavepointWrite(self.broken)
 
     def update(self, obj: Model, fields: dict[str, Any]) -> None:
         """Set ``fields`` on ``obj`` now and on its row at the next flush (later values win)."""
@@ -97,6 +117,7 @@ class UnitOfWork:
         if self._tables and not self._flushing:
             named = [model for model, table in self._tables.items() if table in sql]
             if named:
+                self._not_in_savepoint("write waiting rows")
                 self.flush(named)
         return execute(sql, params, many, context)
 
@@ -166,6 +187,11 @@ class UnitOfWork:
             self._flushing = False
 
 
+def _savepoints() -> int:
+    """Savepoints open on the connection (an atomic block without one, ``savepoint=False``, counts as None)."""
+    return sum(1 for sid in connection.savepoint_ids if sid is not None)
+
+
 _current: ContextVar[UnitOfWork | None] = ContextVar("radicado_unit_of_work", default=None)
 
 
@@ -188,6 +214,8 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     try:
         with connection.execute_wrapper(uow.before_statement):
             yield uow
+            if uow.broken:
+                raise SavepointWrite(f"the unit of work was {uow.broken}; its work must be done again")
             uow.flush()
         for run_now in uow._before_commit:
             run_now()

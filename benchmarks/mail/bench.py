@@ -1050,11 +1050,13 @@ def parallel_pass(mailbox: Mailbox, mix: Mix, workers: int, total: int, batch: i
 
 
 def _lmtp_client(
-    host: str, port: int, jobs: list[tuple[str, bytes]], connections_n: int, ready: Any, go: Any, results: Any
+    address: Any, jobs: list[tuple[str, bytes]], connections_n: int, ready: Any, go: Any, results: Any
 ) -> None:  # pragma: no cover (a child process)
     """The MTA of the LMTP pass: ``connections_n`` connections at once, each delivering its share in turn."""
     import smtplib
     import threading
+
+    host, port = address.get()
 
     answers: list[tuple[int, float]] = []
     lock = threading.Lock()
@@ -1112,6 +1114,12 @@ def lmtp_pass(mailbox: Mailbox, mix: Mix, connections_n: int, total: int, groupe
         jobs.append((sender, re.sub(rb"\r?\n", b"\r\n", m.raw)))  # SMTP and LMTP carry CRLF lines
     got: list[IngestResult] = []
     lock = threading.Lock()
+    # The client is forked first, while this process has no other thread (the receiver's and the intake's).
+    connections.close_all()
+    ctx = mp.get_context("fork")
+    address, ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
+    client = ctx.Process(target=_lmtp_client, args=(address, jobs, connections_n, ready, go, results))
+    client.start()
     intake = GroupIntake(source="lmtp") if grouped else None
     sizes: list[int] = []
 
@@ -1144,18 +1152,14 @@ def lmtp_pass(mailbox: Mailbox, mix: Mix, connections_n: int, total: int, groupe
         return real_many(**kwargs)
 
     gather.ingest_many = counted  # type: ignore[assignment]
-    connections.close_all()
     server = start_lmtp_server(host="127.0.0.1", port=0, deliver=deliver, workers=LMTP_CONNECTIONS)
-    ctx = mp.get_context("fork")
-    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    client = ctx.Process(target=_lmtp_client, args=(server.host, server.port, jobs, connections_n, ready, go, results))
     try:
-        client.start()
-        ready.get()
+        address.put((server.host, server.port))
+        ready.get(timeout=60)
         load_before = load_avg()
         c0, t0 = time.process_time(), time.perf_counter()
         go.set()
-        answers = results.get()
+        answers = results.get(timeout=1800)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         client.join()
     finally:

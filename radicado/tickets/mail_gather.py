@@ -26,6 +26,9 @@ from radicado.channels.models import Mailbox
 from radicado.tickets.mail_in import IngestResult, ingest_many
 
 log = logging.getLogger(__name__)
+# How long a delivery waits for its batch before it is answered as a temporary failure (the MTA retries;
+# if the batch commits after all, the retry is a duplicate and ignored). Below Postfix's 600 s.
+DELIVERY_TIMEOUT_S = 300
 
 
 @dataclass
@@ -75,10 +78,10 @@ class GroupIntake:
         """
         delivery = _Delivery(raw=raw, recipients=recipients, now=now)
         with self._lock:
-            if self._closed:
+            if self._closed or not self._thread.is_alive():
                 raise IntakeClosed("the mail intake is closed")
             self._queue.put(delivery)
-        return delivery.done.result()
+        return delivery.done.result(timeout=DELIVERY_TIMEOUT_S)
 
     def close(self) -> None:
         """Finish the deliveries already taken, then stop the intake thread. Idempotent."""

@@ -253,7 +253,13 @@ class _Known:
         threaded = {ticket_id for _, ticket_id, _ in indexed.values()}
         tickets: dict[int, Ticket] = {}
         if tagged or threaded:
-            ticket_rows = Ticket.objects.filter(Q(id__in=threaded) | Q(number__in=tagged), workspace_id=ws_id)
+            # Locked until the batch commits (PostgreSQL; SQLite's batch holds the write lock anyway): an
+            # agent's change to one of them waits for the batch, instead of being overwritten by a message
+            # routed on the copy read here. The numbering lock is taken first, so batches of a workspace
+            # never hold these locks at once.
+            ticket_rows = Ticket.objects.select_for_update().filter(
+                Q(id__in=threaded) | Q(number__in=tagged), workspace_id=ws_id
+            )
             tickets = {t.id: t for t in ticket_rows}
         return cls(
             senders=senders,

@@ -16,12 +16,14 @@ import hashlib
 import os
 import re
 import signal
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from django.db import OperationalError, connection, connections, transaction
 
 from conftest import NOW, PROFILE
 from radicado.channels.actions import create_mailbox
@@ -31,7 +33,7 @@ from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundM
 from radicado.channels.rawstore import read_raw
 from radicado.customers.actions import create_contact, create_customer
 from radicado.sla.models import Clock
-from radicado.tickets import actions, mail_in, mail_out
+from radicado.tickets import actions, mail_in, mail_out, notify
 from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream
 from radicado.tickets.models import Note, Reply, Ticket, TicketEvent, WorkflowState
 from radicado.tickets.profiles import install_profile
@@ -334,6 +336,80 @@ def test_replies_to_a_waiting_ticket_in_one_batch_end_as_one_by_one(pair: tuple[
     assert (first["state"], first["auto_action_at"]) == ("en_curso", None)
     assert first["updated_at"] == LATER + dt.timedelta(minutes=2)
     assert seen_by_users(many) == seen_by_users(one)
+
+
+def test_a_best_effort_savepoint_that_reads_waiting_rows_makes_the_batch_go_one_by_one(
+    pair: tuple[Mailbox, Mailbox], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A savepoint that swallows its exception, around a query of tickets the batch has yet to write: the
+    batch may not write them there (a rollback would lose them); it is done again one message at a time."""
+    one, many = pair
+    real = notify.announce_registration
+
+    def announce(**kwargs: Any) -> None:
+        try:
+            with transaction.atomic():
+                Ticket.objects.filter(id=kwargs["ticket"].id).exists()
+        except Exception:  # best effort: the pattern under test
+            pass
+        real(**kwargs)
+
+    messages = stream(many)[:2]
+    singly = [ingest_email(mailbox=one, raw=raw, source="imap", now=now) for raw, now in stream(one)[:2]]
+    monkeypatch.setattr(notify, "announce_registration", announce)
+    batched = ingest_many(mailbox=many, messages=messages, source="imap")
+
+    assert "processed one by one" in caplog.text
+    assert [_result(r, "DOS") for r in batched] == [_result(r, "UNO") for r in singly]
+    assert seen_by_users(many) == seen_by_users(one)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite's batch holds the write lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_locks_the_tickets_it_threads_into_until_it_commits(
+    settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch reads those tickets when it begins; an agent closing one meanwhile must wait for the
+    batch, not be overwritten by a reply routed on the copy read before the close."""
+    from conftest import use_tmp_storage
+
+    use_tmp_storage(settings, tmp_path)
+    mailbox = _workspace("uno", "UNO")
+    first = ingest_email(
+        mailbox=mailbox,
+        raw=_mail(mailbox, "carol@example.com", "Impresora", "No imprime.", "m1@ex.com"),
+        now=NOW,
+        source="imap",
+    )
+    loaded, checked = threading.Event(), threading.Event()
+    real = mail_in._Known.load
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        known = real(*args, **kwargs)
+        loaded.set()
+        checked.wait(10)
+        return known
+
+    monkeypatch.setattr(mail_in._Known, "load", load)
+    reply = _mail(mailbox, "carol@example.com", "Re: Impresora", "Sigue igual.", "m2@ex.com", refs=("m1@ex.com",))
+    results: list[IngestResult] = []
+
+    def batch() -> None:
+        try:
+            results.extend(ingest_many(mailbox=mailbox, messages=[(reply, LATER)], source="imap"))
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=batch)
+    worker.start()
+    try:
+        assert loaded.wait(10)
+        with pytest.raises(OperationalError, match="lock"), transaction.atomic():
+            Ticket.objects.select_for_update(nowait=True).get(id=first.ticket_id)
+    finally:
+        checked.set()
+        worker.join()
+    assert [r.outcome for r in results] == ["threaded"]
 
 
 def test_a_failure_after_the_batch_wrote_rows_redoes_the_batch_one_by_one(

@@ -20,9 +20,9 @@ from django.db import OperationalError, connections
 from conftest import NOW, PROFILE
 from radicado.channels.actions import create_mailbox
 from radicado.channels.email.lmtp import ReceiverHandle, start_lmtp_server
-from radicado.channels.models import Mailbox, RawMessage
+from radicado.channels.models import Mailbox, RawMessage, RawStatus
 from radicado.customers.actions import create_contact, create_customer
-from radicado.tickets import mail_gather
+from radicado.tickets import mail_gather, mail_in
 from radicado.tickets.mail_gather import GroupIntake, IntakeClosed
 from radicado.tickets.models import Reply, Ticket
 from radicado.tickets.profiles import install_profile
@@ -132,20 +132,27 @@ def test_concurrent_deliveries_share_batches_and_each_lands_once(receiver: tuple
 def test_a_failed_batch_is_refused_for_now_and_taken_when_delivered_again(
     receiver: tuple[ReceiverHandle, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Here the raw messages are stored, then the database goes away while they are routed (the batch and
+    its one-by-one retry both fail): the MTA keeps them, and delivered again they are routed once."""
     server, _ = receiver
-    wrapped = mail_gather.ingest_many
     down = threading.Event()
     down.set()
+    real_load, real_process = mail_in._Known.load, mail_in.process_raw
 
-    def flaky(**kwargs: Any) -> Any:
-        if down.is_set():
-            raise OperationalError("the database server went away")
-        return wrapped(**kwargs)
+    def gone(real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if down.is_set():
+                raise OperationalError("the database server went away")
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(mail_gather, "ingest_many", flaky)
+        return call
+
+    monkeypatch.setattr(mail_in._Known, "load", gone(real_load))
+    monkeypatch.setattr(mail_in, "process_raw", gone(real_process))
     messages = {n: [_mail(f"p{n}@acme.example.com", f"Caída {n}", f"c{n}@acme.example.com")] for n in range(3)}
     assert _send_all(server, messages) == {n: ["451"] for n in range(3)}
     assert not Ticket.objects.exists()
+    assert RawMessage.objects.filter(status=RawStatus.RECEIVED).count() == 3  # kept, waiting
 
     down.clear()  # the MTA delivers them again
     assert _send_all(server, messages) == {n: ["250"] for n in range(3)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -91,10 +92,34 @@ def test_updates_are_held_back_merged_and_written_before_a_read(cast: Cast) -> N
     assert outside.updated_at == NOW == Ticket.objects.get(id=ticket.id).updated_at
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own sequence table")
 def test_ids_of_a_table_that_never_had_a_row(db: Any) -> None:
     """SQLite keeps no sequence entry for a table until its first row: reserving makes it."""
     assert not Note.objects.exists()
+    with connection.cursor() as cursor:  # as on a fresh database (undone with the test's transaction)
+        cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", ["tickets_note"])
     with transaction.atomic():
         first = unit_of_work._take_ids(Note, 2)
         second = unit_of_work._take_ids(Note, 1)
-    assert len(first) == 2 and first[0] + 1 == first[1] < second[0]
+    assert first == [1, 2] and second == [3]
+
+
+def test_a_write_asked_for_inside_a_savepoint_is_refused_and_the_unit_of_work_cannot_commit(cast: Cast) -> None:
+    """Code that opens a savepoint and goes on after an exception (best effort) would lose, with its
+    rollback, rows the unit of work counts as written: the write is refused, and the unit of work raises
+    when it ends, so its transaction rolls back and the work is done again without one."""
+    ticket = cast.tickets["A-2"]
+    replies = Reply.objects.count()
+
+    def work() -> None:
+        with transaction.atomic(), unit_of_work.unit_of_work():
+            unit_of_work.insert_with_id(_reply(ticket, "r"))
+            try:
+                with transaction.atomic():  # best effort
+                    Reply.objects.count()
+            except unit_of_work.SavepointWrite:
+                pass
+
+    with pytest.raises(unit_of_work.SavepointWrite):
+        work()
+    assert Reply.objects.count() == replies
