@@ -2,7 +2,7 @@
 # Inbound e-mail throughput: messages per second through ingest_many, batched, with ingest_email one by one
 # as the comparison row (benchmarks/mail/README.md).
 #
-#   bash benchmarks/mail/run.sh                        # SQLite and PostgreSQL 15, 5,000 messages each (~5 min)
+#   bash benchmarks/mail/run.sh                        # SQLite and PostgreSQL 15, 5,000 messages each (~9 min)
 #   bash benchmarks/mail/run.sh --quick                # smoke: 500 messages each (< 1 min)
 #   MESSAGES=20000 bash benchmarks/mail/run.sh         # a longer stream
 #   DBS=postgres bash benchmarks/mail/run.sh           # one database (DBS=sqlite: SQLite only)
@@ -18,8 +18,8 @@
 # attachments, the job queue), `migrate`, then one bench.py process: setup, warm-up, the
 # timed stream (in batches of INTAKE_BATCH), SINGLE_MESSAGES more timed one by one, the
 # real-world corpus (../shared/corpora/email, if present), a cProfile pass, a pass timed
-# stage by stage (one by one), and the parallel passes (PARALLEL processes ingesting at
-# once). Everything but the one-by-one and stage passes goes through ingest_many. Then
+# stage by stage (one by one), the parallel passes (PARALLEL processes ingesting at
+# once), and the LMTP passes (a forked client as the MTA, LMTP connections at once). Everything but the one-by-one and stage passes goes through ingest_many. Then
 # report.py writes $WORK/results/results.md and prints it. PostgreSQL is stopped on exit,
 # also on failure or Ctrl-C. RADICADO_SMTP_URL is unset: nothing is sent.
 #
