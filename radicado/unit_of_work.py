@@ -117,7 +117,6 @@ class UnitOfWork:
         if self._tables and not self._flushing:
             named = [model for model, table in self._tables.items() if table in sql]
             if named:
-                self._not_in_savepoint("write waiting rows")
                 self.flush(named)
         return execute(sql, params, many, context)
 
@@ -157,6 +156,8 @@ class UnitOfWork:
         at rows that are saved or have their id (``insert_with_id``): foreign keys are checked at
         commit. ``models``: only those models' rows and updates (the others keep waiting).
         """
+        if self._pending or self._updates:  # also when asked by saved() or flush_for()
+            self._not_in_savepoint("write waiting rows")
         only = None if models is None else set(models)
         if only is None:
             rows, self._pending, self._pending_of = self._pending, [], {}
