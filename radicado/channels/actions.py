@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from radicado.channels.jobs import send_after_commit, send_outbound, send_whatsapp
 from radicado.channels.models import Mailbox, OutboundMail, OutboundStatus, UnknownSenderPolicy, WhatsAppMessage
@@ -31,6 +31,31 @@ def create_mailbox(
     )
     audit(workspace=workspace, actor=actor, action="mailbox.created", target=mailbox.address, now=now)
     return mailbox
+
+
+def claim_polling(*, mailbox_id: int, now: dt.datetime, lease: dt.timedelta) -> dt.datetime | None:
+    """Take the mailbox for one ``mail poll`` run until ``now + lease``; None when another run holds it.
+
+    Two runs reading one inbox at once (one outlasting the schedule, a ``--loop`` beside Huey) would
+    fetch the same unseen messages; a message without a Message-ID could then become two tickets. A
+    run that dies holding a mailbox delays it by the rest of its lease.
+    """
+    until = now + lease
+    free = Q(polled_until__isnull=True) | Q(polled_until__lte=now)
+    taken = Mailbox.objects.filter(free, id=mailbox_id).update(polled_until=until)
+    return until if taken == 1 else None
+
+
+def renew_polling(*, mailbox_id: int, held: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> dt.datetime | None:
+    """Extend a lease this run holds (``held``, as claimed or last renewed); None if it was lost meanwhile."""
+    until = now + lease
+    kept = Mailbox.objects.filter(id=mailbox_id, polled_until=held, polled_until__gt=now).update(polled_until=until)
+    return until if kept == 1 else None
+
+
+def release_polling(*, mailbox_id: int, held: dt.datetime) -> None:
+    """Give the mailbox back (only if this run still holds it)."""
+    Mailbox.objects.filter(id=mailbox_id, polled_until=held).update(polled_until=None)
 
 
 class OutboundNotFound(LookupError):

@@ -38,6 +38,8 @@ class Mailbox(models.Model):
     )
     floating_customer_code = models.SlugField(default="particulares")
     auto_replies_per_hour = models.PositiveSmallIntegerField(default=5)
+    # A `mail poll` run reads this mailbox until then (its lease); no other run reads it meanwhile.
+    polled_until = models.DateTimeField(null=True, blank=True)
 
 
 class RawStatus(models.TextChoices):

@@ -9,6 +9,7 @@ and the agent's answer reaches the relay threaded under Carol's last message.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -153,8 +154,40 @@ def test_mail_poll_drains_a_backlog_in_one_run(imap_cast: Cast, monkeypatch: pyt
         assert dovecot.messages(SUPPORT) == []
     assert out.getvalue().count(SUPPORT) == 2  # two polls: 5, then 2
     assert len(parsed_here) == 4  # each poll's first batch of 2; the helper parsed the first poll's others
+    assert Mailbox.objects.get(id=mailbox.id).polled_until is None  # the lease, renewed once, is given back
     tickets = Ticket.objects.filter(workspace=cast.ws_a, subject__startswith="Pedido").order_by("number")
     assert list(tickets.values_list("subject", flat=True)) == [f"Pedido {n}" for n in range(7)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_poll_leaves_a_mailbox_another_run_is_reading(imap_cast: Cast) -> None:
+    """Two runs at once (one outlasting the schedule, a ``--loop`` beside Huey) must not read one inbox
+    together; a run that died holding it delays it by the rest of its lease only."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from radicado.channels.actions import claim_polling
+    from radicado.web.management.commands.mail import POLL_LEASE
+
+    cast = imap_cast
+    with DovecotServer({SUPPORT: "clave"}) as dovecot:
+        mailbox = create_mailbox(workspace=cast.ws_a, address=SUPPORT, display_name="Soporte Andes", now=NOW)
+        read_over_imap(mailbox, dovecot)
+        dovecot.append(SUPPORT, message("carol@example.com", "Pedido", "Necesito algo.", "p@ex.com"))
+        assert claim_polling(mailbox_id=mailbox.id, now=timezone.now(), lease=POLL_LEASE) is not None  # the other run
+        out = StringIO()
+        call_command("mail", "poll", stdout=out)
+        assert "otra ejecución" in out.getvalue()
+        assert len(dovecot.messages(SUPPORT)) == 1 and not Ticket.objects.filter(subject="Pedido").exists()
+
+        # That run died: its lease runs out, and the next run reads the mailbox.
+        Mailbox.objects.filter(id=mailbox.id).update(polled_until=timezone.now() - dt.timedelta(seconds=1))
+        call_command("mail", "poll", stdout=StringIO())
+        assert dovecot.messages(SUPPORT) == []
+    assert Ticket.objects.filter(workspace=cast.ws_a, subject="Pedido").exists()
+    assert Mailbox.objects.get(id=mailbox.id).polled_until is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -58,3 +58,28 @@ def test_a_slow_batch_does_not_hand_out_rows_with_a_lease_already_spent(monkeypa
     held = dict(OutboundMail.objects.filter(id__in=[r.id for r in rows]).values_list("id", "next_attempt_at"))
     assert held[rows[0].id] == NOW + dt.timedelta(seconds=60)
     assert held[rows[1].id] == NOW + dt.timedelta(seconds=150)  # 90 s into the batch, held 60 s from then
+
+
+@pytest.mark.django_db
+def test_one_run_at_a_time_polls_a_mailbox_until_its_lease_runs_out() -> None:
+    from radicado.channels.actions import claim_polling, create_mailbox, release_polling, renew_polling
+
+    ws = create_workspace(slug="poll", name="Poll", ticket_prefix="PO", timezone="America/Bogota", now=NOW)
+    box = create_mailbox(workspace=ws, address="soporte@poll.example.com", display_name="Poll", now=NOW).id
+    five = dt.timedelta(minutes=5)
+    held = claim_polling(mailbox_id=box, now=NOW, lease=five)
+    assert held == NOW + five
+    assert claim_polling(mailbox_id=box, now=NOW + dt.timedelta(minutes=4), lease=five) is None  # another run
+    # The holder renews before each poll of its drain; a stale value (not what it holds) renews nothing.
+    assert renew_polling(mailbox_id=box, held=NOW, now=NOW + dt.timedelta(minutes=1), lease=five) is None
+    renewed = renew_polling(mailbox_id=box, held=held, now=NOW + dt.timedelta(minutes=1), lease=five)
+    assert renewed == NOW + dt.timedelta(minutes=6)
+    # It stalls past its lease: another run takes the mailbox, and the first can neither renew nor free it.
+    late = NOW + dt.timedelta(minutes=7)
+    other = claim_polling(mailbox_id=box, now=late, lease=five)
+    assert other == late + five
+    assert renew_polling(mailbox_id=box, held=renewed, now=late, lease=five) is None
+    release_polling(mailbox_id=box, held=renewed)
+    assert claim_polling(mailbox_id=box, now=late, lease=five) is None  # still the other run's
+    release_polling(mailbox_id=box, held=other)
+    assert claim_polling(mailbox_id=box, now=late, lease=five) == late + five

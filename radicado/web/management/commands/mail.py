@@ -24,6 +24,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from radicado.channels import claims
+from radicado.channels.actions import claim_polling, release_polling, renew_polling
 from radicado.channels.email.imap import ImapError, Undelivered, poll_mailbox
 from radicado.channels.email.lmtp import start_lmtp_server
 from radicado.channels.jobs import send_pending
@@ -38,6 +39,9 @@ POLL_LIMIT = 1000  # messages per IMAP poll (its batches stream through one help
 # While a mailbox has a backlog it is polled again at once, until this long after the run started: a
 # run stays within the two minutes between scheduled runs (two runs at once would fetch the same mail).
 POLL_BUDGET_S = 90
+# A run holds a mailbox this long from its last poll (renewed before each poll of a drain): above a
+# poll's worst case (1,000 messages), so that no second run reads the mailbox meanwhile.
+POLL_LEASE = dt.timedelta(minutes=5)
 # LMTP connections served at once; each waits for its message's batch. Above an MTA's usual
 # concurrency per destination (Postfix: 20), so deliveries queue here, where they batch, not there.
 LMTP_CONNECTIONS = 32
@@ -121,7 +125,22 @@ class Command(BaseCommand):
             time.sleep(opts["loop"])
 
     def _drain(self, mailbox: Mailbox, until: float) -> None:
-        """Poll ``mailbox`` again at once while a backlog is left (after an outage), until ``until``."""
+        """Poll ``mailbox`` again at once while a backlog is left (after an outage), until ``until``.
+
+        Only while this run holds the mailbox's polling lease: another run reading it meanwhile is
+        skipped, and a run that lost its lease (it stalled past it) stops.
+        """
+        held = claim_polling(mailbox_id=mailbox.id, now=timezone.now(), lease=POLL_LEASE)
+        if held is None:
+            self.stdout.write(f"{mailbox.address}: otra ejecución lo está leyendo")
+            return
+        lease = [held]  # as last claimed or renewed: what releasing it must match
+        try:
+            self._drain_held(mailbox, until, lease)
+        finally:
+            release_polling(mailbox_id=mailbox.id, held=lease[0])
+
+    def _drain_held(self, mailbox: Mailbox, until: float, lease: list[dt.datetime]) -> None:
         while True:
             try:
                 result = poll_mailbox(
@@ -142,6 +161,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{mailbox.address}: {result}")
             if not (result.remaining and result.delivered) or time.monotonic() >= until:
                 return
+            renewed = renew_polling(mailbox_id=mailbox.id, held=lease[0], now=timezone.now(), lease=POLL_LEASE)
+            if renewed is None:
+                log.warning("lost the polling lease of %s; another run reads it now", mailbox.address)
+                return
+            lease[0] = renewed
 
     def _lmtp(self, opts: dict[str, Any]) -> None:
         intake = GroupIntake(source="lmtp")
