@@ -37,7 +37,7 @@ INGEST_BATCH = 100  # files per ingest_many call: one transaction each (ADR 0010
 POLL_BATCH = 50  # messages per IMAP batch (one ingest_many each, flagged together)
 POLL_LIMIT = 1000  # messages per IMAP poll (its batches stream through one helper process, ADR 0011)
 # While a mailbox has a backlog it is polled again at once, until this long after the run started: a
-# run stays within the two minutes between scheduled runs (two runs at once would fetch the same mail).
+# run stays within the two minutes between scheduled runs (the next one would skip the mailboxes it holds).
 POLL_BUDGET_S = 90
 # A run holds a mailbox this long from its last poll (renewed before each poll of a drain): above a
 # poll's worst case (1,000 messages), so that no second run reads the mailbox meanwhile.
