@@ -243,7 +243,8 @@ def atomic(fn: Callable[P, T]) -> Callable[P, T]:
 
 
 def memoised(key: Any, load: Callable[[], T]) -> T:
-    """``load()``, read once per unit of work under ``key`` (configuration rows only)."""
+    """``load()``, read once per unit of work under ``key`` (configuration rows, and rows a batch reads or makes
+    once and does not change, such as the floating customer)."""
     uow = _current.get()
     return load() if uow is None else uow.read(key, load)
 

@@ -631,19 +631,10 @@ def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) 
     if policy == UnknownSenderPolicy.REJECT:
         _reject_notice(mailbox=mailbox, parsed=parsed, now=now)
         return IngestResult(outcome="rejected", detail="unknown sender rejected")
-    key = ("floating", mailbox.workspace_id, mailbox.floating_customer_code)
-    uow = unit_of_work.current()
-    customer = uow.memo.get(key) if uow is not None else None
-    if customer is None:
-        code = mailbox.floating_customer_code
-        customer = Customer.objects.filter(workspace_id=mailbox.workspace_id, code=code).first()
-        if customer is None:
-            customer = create_customer(
-                workspace=mailbox.workspace, code=code, name=_("Individuals (no contract)"), now=now
-            )
-        customer.workspace = mailbox.workspace
-        if uow is not None:
-            uow.memo[key] = customer
+    customer = unit_of_work.memoised(  # read (or made) once per batch
+        ("floating", mailbox.workspace_id, mailbox.floating_customer_code),
+        lambda: _floating_customer(mailbox, now),
+    )
     contact = create_contact(
         customer=customer, name=parsed.from_name or parsed.from_address or "", now=now, email=parsed.from_address or ""
     )
@@ -651,6 +642,16 @@ def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) 
     if known is not None:  # the sender's next message in the batch finds it there (``_first_lookups``)
         known.contacts[contact.email] = contact
     return contact
+
+
+def _floating_customer(mailbox: Mailbox, now: dt.datetime) -> Customer:
+    """The customer that contacts without a contract belong to, made the first time it is needed."""
+    code = mailbox.floating_customer_code
+    customer = Customer.objects.filter(workspace_id=mailbox.workspace_id, code=code).first()
+    if customer is None:
+        customer = create_customer(workspace=mailbox.workspace, code=code, name=_("Individuals (no contract)"), now=now)
+    customer.workspace = mailbox.workspace
+    return customer
 
 
 def _reject_notice(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> None:
