@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "radicado.web.middleware.WritesInActionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -209,6 +210,9 @@ PUBLIC_URL = env("PUBLIC_URL", "http://127.0.0.1:8000")
 MAIL_DOMAIN = env("MAIL_DOMAIN", "radicado.localhost")
 MAIL_TOKEN_KEY = env("MAIL_TOKEN_KEY") or SECRET_KEY
 
+# Refuse (raise on) a domain write made outside an action while a request is served (ADR 0014). On in the
+# test suite, so a new screen that writes directly fails its tests; off by default in production.
+RADICADO_STRICT_WRITES = envbool("STRICT_WRITES", False)
 LOGIN_THROTTLE_FAILURES = envint("LOGIN_THROTTLE_FAILURES", 5)
 LOGIN_THROTTLE_WINDOW_SECONDS = envint("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
 

@@ -26,7 +26,10 @@ actions called from the console, the portal, the API or a sweep are unchanged.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
@@ -37,6 +40,11 @@ from django.db.models import Model
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
 P = ParamSpec("P")
+
+
+# The benchmark's A/B switch for ADR 0012 (benchmarks/mail, ADR 0014): with RADICADO_BATCH_DEFER=0 a batch
+# writes every row at once (memoised reads, id and number blocks stay). Not an operator setting.
+DEFER = os.environ.get("RADICADO_BATCH_DEFER", "1") != "0"
 
 
 class SavepointWrite(RuntimeError):
@@ -51,9 +59,10 @@ class UnitOfWork:
         self._pending: list[tuple[Model, bool]] = []  # (row, ignore_conflicts), in the order they were made
         self._pending_of: dict[type[Model], list[Model]] = {}  # the same rows, per model
         self._made_of: dict[type[Model], list[Model]] = {}  # every row inserted, written or pending, per model
-        self._new: set[tuple[type[Model], Any]] = set()  # rows saved at once, noted by note_new
+        self._new: set[tuple[type[Model], Any]] = set()  # (model, pk) of every row inserted
         self._updates: dict[type[Model], dict[Any, tuple[Model, dict[str, Any]]]] = {}  # model -> pk -> (row, fields)
-        self._tables: dict[type[Model], str] = {}  # models with rows or updates waiting -> their quoted table name
+        self._tables: dict[type[Model], str] = {}  # models with rows or updates waiting -> their table name
+        self._pattern: re.Pattern[str] | None = None  # matches the names in _tables
         self._free_ids: dict[type[Model], list[int]] = {}  # reserved ids not handed out yet, last first
         self._flushing = False
         self._after_commit: dict[Any, tuple[Callable[[list[Any]], object], list[Any]]] = {}
@@ -68,10 +77,25 @@ class UnitOfWork:
         return self.memo[key]  # type: ignore[no-any-return]
 
     def add(self, obj: Model, *, ignore_conflicts: bool = False) -> None:
-        self._pending.append((obj, ignore_conflicts))
-        self._pending_of.setdefault(type(obj), []).append(obj)
-        self._made_of.setdefault(type(obj), []).append(obj)
-        self._waiting(type(obj))
+        """Register a new row: it gets its id now (but for ``ignore_conflicts`` rows) and is written later.
+
+        What is written is the row as it is now (a snapshot): a field changed on ``obj`` afterwards is
+        not written, exactly as after a plain ``save`` (ADR 0014). Inside a savepoint opened after the
+        unit of work began, the row is written at once instead, so that a rollback to that savepoint
+        takes it away as it would outside a unit of work.
+        """
+        model = type(obj)
+        self._made_of.setdefault(model, []).append(obj)
+        if not DEFER or self._in_savepoint():
+            _insert_now(obj, ignore_conflicts=ignore_conflicts)
+        else:
+            if obj.pk is None and not ignore_conflicts:
+                obj.pk = self.reserve_id(model)
+            self._pending.append((_snapshot(obj), ignore_conflicts))
+            self._pending_of.setdefault(model, []).append(obj)
+            self._waiting(model)
+        if obj.pk is not None:
+            self._new.add((model, obj.pk))
 
     def reserve_id(self, model: type[Model]) -> int:
         """A primary key for a ``model`` row to be inserted later, from the table's own sequence.
@@ -87,15 +111,19 @@ class UnitOfWork:
             free.extend(sorted(_take_ids(model, max(1, self.expected)), reverse=True))
         return free.pop()
 
+    def _in_savepoint(self) -> bool:
+        """Whether a savepoint opened after the unit of work began is open (writes then go straight through)."""
+        return _savepoints() > self._depth
+
     def _not_in_savepoint(self, what: str) -> None:
         """Refuse to write for the unit of work inside a savepoint opened after it began.
 
-        Code that catches an exception and goes on (a best-effort savepoint) would roll back with it
-        rows the unit of work counts as written. Refused, the unit of work is marked broken: it raises
-        when it ends, its transaction rolls back, and its caller does the work again without one (a
-        batch of mail: one message at a time).
+        Rows waiting when a savepoint opens are written before it (``before_statement``) and rows
+        made inside it are written at once (``add``), so this is a last line of defence: it marks
+        the unit of work broken, which then raises when it ends, and its caller does the work again
+        without one (a batch of mail: one message at a time).
         """
-        if _savepoints() > self._depth:
+        if self._in_savepoint():
             self.broken = f"asked to {what} inside a savepoint"
             raise SavepointWrite(self.broken)
 
@@ -104,21 +132,41 @@ class UnitOfWork:
         for name, value in fields.items():
             setattr(obj, name, value)
         model = type(obj)
+        if not DEFER or self._in_savepoint():
+            model._default_manager.filter(pk=obj.pk).update(**fields)
+            return
         row = self._updates.setdefault(model, {}).setdefault(obj.pk, (obj, {}))
         row[1].update(fields)
         self._waiting(model)
 
     def _waiting(self, model: type[Model]) -> None:
         if model not in self._tables:
-            self._tables[model] = connection.ops.quote_name(model._meta.db_table)
+            self._tables[model] = model._meta.db_table
+            self._pattern = None
 
     def before_statement(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        """Django's ``execute_wrapper``: write what waits for a table before SQL that names it."""
+        """Django's ``execute_wrapper``: write what waits for a table before SQL that names it.
+
+        A table counts as named however the SQL spells it (quoted or not, any case), so raw SQL
+        cannot miss a waiting row. Before a savepoint opens, everything waiting is written, so that
+        a rollback to it cannot take away rows the unit of work counts as written.
+        """
         if self._tables and not self._flushing:
-            named = [model for model, table in self._tables.items() if table in sql]
-            if named:
-                self.flush(named)
+            if sql.startswith("SAVEPOINT"):
+                self.flush()
+            else:
+                named = self._named(sql)
+                if named:
+                    self.flush(named)
         return execute(sql, params, many, context)
+
+    def _named(self, sql: str) -> list[type[Model]]:
+        if self._pattern is None:
+            names = sorted({table.lower() for table in self._tables.values()}, key=len, reverse=True)
+            alternatives = "|".join(re.escape(name) for name in names)
+            self._pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])", re.IGNORECASE)
+        found = {m.group(0).lower() for m in self._pattern.finditer(sql)}
+        return [model for model, table in self._tables.items() if table.lower() in found] if found else []
 
     def pending(self, model: type[M]) -> list[M]:
         """Rows of ``model`` waiting for the flush, oldest first."""
@@ -136,17 +184,9 @@ class UnitOfWork:
         """Collect ``item`` under ``key``; once the transaction commits, ``run(items)`` is called once per key."""
         self._after_commit.setdefault(key, (run, []))[1].append(item)
 
-    def note_new(self, obj: Model) -> None:
-        self._new.add((type(obj), obj.pk))
-
     def is_new(self, obj: Model) -> bool:
         """Whether this unit of work inserted ``obj`` (so no other transaction has rows pointing at it)."""
         return (type(obj), obj.pk) in self._new
-
-    def flush_for(self, ticket_id: int) -> None:
-        """Write everything out if any pending row belongs to ``ticket_id`` (before acting on it)."""
-        if any(getattr(obj, "ticket_id", None) == ticket_id for obj, _ in self._pending):
-            self.flush()
 
     def flush(self, models: Iterable[type[Model]] | None = None) -> None:
         """One INSERT per model and conflict mode, in the order their first row was made, then the updates.
@@ -156,13 +196,13 @@ class UnitOfWork:
         at rows that are saved or have their id (``insert_with_id``): foreign keys are checked at
         commit. ``models``: only those models' rows and updates (the others keep waiting).
         """
-        if self._pending or self._updates:  # also when asked by saved() or flush_for()
+        if self._pending or self._updates:
             self._not_in_savepoint("write waiting rows")
         only = None if models is None else set(models)
         if only is None:
             rows, self._pending, self._pending_of = self._pending, [], {}
             updates, self._updates = self._updates, {}
-            self._tables = {}
+            self._tables, self._pattern = {}, None
         else:
             rows = [(obj, ignore) for obj, ignore in self._pending if type(obj) in only]
             self._pending = [(obj, ignore) for obj, ignore in self._pending if type(obj) not in only]
@@ -170,6 +210,7 @@ class UnitOfWork:
             for model in only:
                 self._pending_of.pop(model, None)
                 self._tables.pop(model, None)
+            self._pattern = None
         groups: dict[tuple[type[Model], bool], list[Model]] = {}
         for obj, ignore in rows:
             groups.setdefault((type(obj), ignore), []).append(obj)
@@ -186,6 +227,22 @@ class UnitOfWork:
                     model._default_manager.bulk_update(objs, list(names))
         finally:
             self._flushing = False
+
+
+def _snapshot(obj: M) -> M:
+    """A copy of ``obj`` as it is now: the row a deferred insert writes."""
+    clone = copy.copy(obj)
+    for name, value in obj.__dict__.items():  # JSON fields: the structure as it is now, too
+        if isinstance(value, (dict, list)) and not name.startswith("_"):
+            clone.__dict__[name] = copy.deepcopy(value)
+    return clone
+
+
+def _insert_now(obj: Model, *, ignore_conflicts: bool = False) -> None:
+    if ignore_conflicts:
+        type(obj)._default_manager.bulk_create([obj], ignore_conflicts=True)
+    else:
+        obj.save(force_insert=True)
 
 
 def _savepoints() -> int:
@@ -226,22 +283,6 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         _current.reset(token)
 
 
-def atomic(fn: Callable[P, T]) -> Callable[P, T]:
-    """``transaction.atomic`` for an action, without its savepoint inside a unit of work.
-
-    There an exception rolls the whole unit of work back (the batch is then done again one message
-    at a time), and nothing catches an action's exception to go on, so a savepoint per action would
-    only add two statements (two round trips on PostgreSQL).
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        with transaction.atomic(savepoint=_current.get() is None):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def memoised(key: Any, load: Callable[[], T]) -> T:
     """``load()``, read once per unit of work under ``key`` (configuration rows, and rows a batch reads or makes
     once and does not change, such as the floating customer)."""
@@ -250,30 +291,15 @@ def memoised(key: Any, load: Callable[[], T]) -> T:
 
 
 def insert(obj: M, *, ignore_conflicts: bool = False) -> M:
-    """Insert a new row now, or at the end of the unit of work (then its primary key is None until the flush)."""
-    uow = _current.get()
-    if uow is None:
-        if ignore_conflicts:
-            type(obj)._default_manager.bulk_create([obj], ignore_conflicts=True)
-        else:
-            obj.save(force_insert=True)
-    else:
-        uow.add(obj, ignore_conflicts=ignore_conflicts)
-    return obj
+    """Insert a new row: now, or (in a unit of work) with its id now and its row at the flush.
 
-
-def insert_with_id(obj: M) -> M:
-    """Insert a new row now, or give it its id now and insert it at the end of the unit of work.
-
-    For rows whose id is needed at once (a ticket, a reply: other rows point at them, results name
-    them). Until the flush, SQL that names the table writes the waiting rows first.
+    Rows with ``ignore_conflicts`` (one INSERT … ON CONFLICT DO NOTHING) may not get an id.
     """
     uow = _current.get()
     if uow is None:
-        obj.save(force_insert=True)
+        _insert_now(obj, ignore_conflicts=ignore_conflicts)
     else:
-        obj.pk = uow.reserve_id(type(obj))
-        uow.add(obj)
+        uow.add(obj, ignore_conflicts=ignore_conflicts)
     return obj
 
 
@@ -315,44 +341,3 @@ def _take_ids(model: type[Model], count: int) -> list[int]:
             last = int(row[0])
             return list(range(last - count + 1, last + 1))
     raise NotImplementedError(f"no id reservation for {connection.vendor}")
-
-
-def note_new(obj: M) -> M:
-    """Remember that ``obj`` was just inserted (see ``is_new``); nothing outside a unit of work."""
-    uow = _current.get()
-    if uow is not None:
-        uow.note_new(obj)
-    return obj
-
-
-def is_new(obj: Model) -> bool:
-    """Whether the current unit of work inserted ``obj``: rows that point at it can only be its own."""
-    uow = _current.get()
-    return uow is not None and uow.is_new(obj)
-
-
-def made(model: type[M]) -> list[M]:
-    """The rows of ``model`` the current unit of work inserted, written or not (none outside one)."""
-    uow = _current.get()
-    return [] if uow is None else uow.made(model)
-
-
-def pending(model: type[M]) -> list[M]:
-    """The rows of ``model`` the current unit of work has yet to write (none outside one)."""
-    uow = _current.get()
-    return [] if uow is None else uow.pending(model)
-
-
-def flush_for(ticket_id: int) -> None:
-    """Before reading a ticket's rows of a deferred model: write them out if the unit of work holds any."""
-    uow = _current.get()
-    if uow is not None:
-        uow.flush_for(ticket_id)
-
-
-def saved(obj: M) -> M:
-    """``obj`` with its primary key: flushes the unit of work if the row is still pending."""
-    uow = _current.get()
-    if obj.pk is None and uow is not None:
-        uow.flush()
-    return obj

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from radicado.action import action
 from radicado.channels.jobs import send_after_commit, send_outbound, send_whatsapp
 from radicado.channels.models import Mailbox, OutboundMail, OutboundStatus, UnknownSenderPolicy, WhatsAppMessage
 from radicado.channels.queries import EMAIL, RETRYABLE, WHATSAPP
@@ -15,7 +15,7 @@ from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User, Workspace
 
 
-@transaction.atomic
+@action
 def create_mailbox(
     *,
     workspace: Workspace,
@@ -66,7 +66,7 @@ class NotRetryable(ValueError):
     """The message already went out (sent, delivered or read): there is nothing to retry."""
 
 
-@transaction.atomic
+@action
 def retry_outbound(*, workspace: Workspace, actor: User | None, channel: str, row_id: int, now: dt.datetime) -> None:
     """Put a failed or pending outgoing message back in the queue, due now, with its attempts reset.
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
-from radicado import unit_of_work
+from radicado.action import on_commit_grouped
 from radicado.channels import whatsapp_outbox
 from radicado.channels.outbox import send_due
 
@@ -20,8 +19,8 @@ log = logging.getLogger(__name__)
 def send_after_commit(job: Callable[[int | list[int]], object], row: Model | int) -> None:
     """Enqueue ``job(row.id)`` once the current transaction commits, and never fail the caller.
 
-    ``row`` may be a row a unit of work has yet to write: its id is read at commit. In a unit of
-    work, the rows of one job are sent by a single ``job([ids])`` (one enqueue per batch).
+    In a batch of the intake wall, the rows of one job are sent by a single ``job([ids])`` (one
+    enqueue per batch).
 
     The row is the promise and it is already committed: if the nudge cannot be queued (the queue
     is locked, the disk is full), the periodic sweep sends the row, and the caller must not see
@@ -29,15 +28,12 @@ def send_after_commit(job: Callable[[int | list[int]], object], row: Model | int
     request exists, and reprocessing it would register the request twice).
     """
 
-    uow = unit_of_work.current()
-    if uow is not None:
-        uow.after_commit(("send", job), row, lambda rows: _nudge(job, [_id(r) for r in rows]))
-    else:
-        transaction.on_commit(lambda: _nudge(job, _id(row)))
+    on_commit_grouped(("send", job), row, lambda rows: _nudge(job, _ids(rows)))
 
 
-def _id(row: Model | int) -> int:
-    return row if isinstance(row, int) else int(row.pk)
+def _ids(rows: list[Model | int]) -> int | list[int]:
+    ids = [row if isinstance(row, int) else int(row.pk) for row in rows]
+    return ids[0] if len(ids) == 1 else ids
 
 
 def _nudge(job: Callable[[int | list[int]], object], ids: int | list[int]) -> None:

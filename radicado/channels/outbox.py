@@ -13,10 +13,10 @@ from urllib.parse import unquote, urlparse
 
 from django.conf import settings
 
+from radicado.action import insert
 from radicado.channels.claims import backoff, claim_due
 from radicado.channels.email.smtp import SmtpError, send_message
 from radicado.channels.models import OutboundMail, OutboundStatus
-from radicado.unit_of_work import insert
 
 MAX_ATTEMPTS = 8
 

@@ -11,10 +11,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
+from radicado.action import action
 from radicado.channels.email.prepare import raw_name, write_durably
 from radicado.channels.models import RawMessage, RawStatus
 
 
+@action
 def store_raw(*, workspace_id: int, raw: bytes, source: str, now: dt.datetime) -> tuple[RawMessage, bool]:
     """Write the bytes (once per content) and their row; return it and whether it is new.
 
@@ -35,6 +37,7 @@ def store_raw(*, workspace_id: int, raw: bytes, source: str, now: dt.datetime) -
     return row, True
 
 
+@action
 def store_many(
     *,
     workspace_id: int,

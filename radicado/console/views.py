@@ -21,7 +21,7 @@ from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
 from radicado.tickets.confirmations import request_confirmation
-from radicado.tickets.mail_in import raw_messages_for_review, reprocess_raw
+from radicado.tickets.intake import raw_messages_for_review, reprocess_raw
 from radicado.tickets.models import Category, Channel, ConfirmationKind
 from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
 from radicado.tickets.sla import ans_of

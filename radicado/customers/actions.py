@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import transaction
-
-from radicado import unit_of_work
+from radicado.action import action, insert
 from radicado.customers.models import Contact, Customer, Standing
 from radicado.workspaces.actions import add_member, audit, ensure_user
 from radicado.workspaces.models import Role, User, Workspace
 
 
-@transaction.atomic
+@action
 def create_customer(
     *,
     workspace: Workspace,
@@ -32,7 +30,7 @@ def create_customer(
     return customer
 
 
-@transaction.atomic
+@action
 def set_standing(*, customer: Customer, standing: Standing, actor: User | None, now: dt.datetime) -> None:
     old = customer.standing
     customer.standing = standing
@@ -60,7 +58,7 @@ def normalize_phone(phone: str, *, default_country: str = "57") -> str:
     return f"+{digits}" if 8 <= len(digits) <= 15 else ""
 
 
-@unit_of_work.atomic
+@action
 def create_contact(
     *,
     customer: Customer,
@@ -83,7 +81,7 @@ def create_contact(
             now=now,
             actor=actor,
         )
-    contact = unit_of_work.insert_with_id(  # in a batch of inbound mail, written with the batch
+    contact = insert(
         Contact(
             phone_e164=normalize_phone(phone),
             workspace=customer.workspace,

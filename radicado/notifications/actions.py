@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from radicado.action import action
 from radicado.notifications.defaults import DEFAULT_RULES, DEFAULT_TEXTS
 from radicado.notifications.models import (
     Audience,
@@ -111,7 +111,7 @@ def _require_admin(actor: Actor) -> None:
         raise PermissionError(_("Only workspace admins can change notifications."))
 
 
-@transaction.atomic
+@action
 def save_rule(
     *,
     actor: Actor,
@@ -152,7 +152,7 @@ def save_rule(
     return rule
 
 
-@transaction.atomic
+@action
 def delete_rule(*, actor: Actor, rule: NotificationRule, now: dt.datetime) -> None:
     _require_admin(actor)
     if rule.workspace_id != actor.workspace.id:

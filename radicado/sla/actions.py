@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
-
+from radicado.action import action
 from radicado.businesstime import Calendar, CalendarError
 from radicado.sla.clocks import recompute_calendar
 from radicado.sla.models import BusinessCalendar
@@ -18,7 +17,7 @@ class InvalidCalendar(ValueError):
     """The calendar definition does not parse; the message names the field."""
 
 
-@transaction.atomic
+@action
 def update_calendar(*, calendar: BusinessCalendar, spec: dict[str, Any], actor: User | None, now: dt.datetime) -> int:
     """Replace a calendar's definition and recompute its unfinished clocks; return how many.
 

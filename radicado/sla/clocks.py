@@ -10,12 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
+from radicado.action import acting, insert
 from radicado.businesstime import Calendar
 from radicado.sla.models import Clock, ClockState, Target, TargetKind, TargetUnit, Tier
 from radicado.sla.rules import TicketFacts, compiled, select_targets, tier_for
-from radicado.unit_of_work import flush_for, insert
 
 STOPPING_CATEGORIES = ("closed", "cancelled")
 RESOLVING_CATEGORIES = ("resolved", "closed")
@@ -129,7 +127,6 @@ def start_clocks(*, facts: TicketFacts, now: dt.datetime, tier: Tier | None) -> 
 
 
 def _open_clocks(ticket_id: int) -> list[Clock]:
-    flush_for(ticket_id)  # clocks a unit of work has yet to write
     return list(
         Clock.objects.filter(ticket_id=ticket_id, completed_at__isnull=True).select_related("target", "calendar")
     )
@@ -187,7 +184,6 @@ def on_category(*, ticket_id: int, category: str, now: dt.datetime) -> None:
 
 def _reopen_resolution(*, ticket_id: int, now: dt.datetime) -> None:
     """A resolved ticket back at work: resolved time counts as a pause, the clock runs again."""
-    flush_for(ticket_id)
     clock = (
         Clock.objects.filter(ticket_id=ticket_id, kind=TargetKind.RESOLUTION, completed_at__isnull=False)
         .select_related("target", "calendar")
@@ -226,7 +222,6 @@ def retarget(*, facts: TicketFacts, now: dt.datetime) -> None:
         return
     tier = tier_for(workspace_id=facts.workspace_id, contract_value=facts.contract_value, on=facts.created_at.date())
     wanted = select_targets(facts, tier.code if tier else "")
-    flush_for(facts.ticket_id)
     existing = {c.kind: c for c in Clock.objects.filter(ticket_id=facts.ticket_id).select_related("target", "calendar")}
     for kind, target in wanted.items():
         clock = existing.get(kind)
@@ -316,7 +311,7 @@ def sweep(*, now: dt.datetime, record: Callable[[list[Firing]], None], limit: in
     )
     total = 0
     for clock_id, seen in due:
-        with transaction.atomic():
+        with acting():  # one action per clock/ticket: an error rolls back only that one
             clock = Clock.objects.select_related("target", "calendar").filter(id=clock_id).first()
             if clock is None or clock.next_sla_event_at != seen:
                 continue

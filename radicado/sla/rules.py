@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from radicado.action import cached
 from radicado.businesstime import Calendar
 from radicado.sla.models import BusinessCalendar, PriorityMatrix, SmlmvRate, Target, TargetKind, Tier
-from radicado.unit_of_work import memoised
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,32 @@ def compiled(calendar: BusinessCalendar) -> Calendar:
 
 def smlmv(year: int) -> Decimal | None:
     """The SMLMV of a year, or of the latest year known before it."""
-    rate = memoised(("smlmv", year), lambda: SmlmvRate.objects.filter(year__lte=year).order_by("-year").first())
+    rate = _smlmv_rate(year)
     return rate.value if rate else None
+
+
+@cached
+def _smlmv_rate(year: int) -> SmlmvRate | None:
+    return SmlmvRate.objects.filter(year__lte=year).order_by("-year").first()
+
+
+@cached
+def _tiers(workspace_id: int) -> list[Tier]:
+    return list(Tier.objects.filter(workspace_id=workspace_id))
+
+
+@cached
+def _targets(workspace_id: int) -> list[Target]:
+    return list(
+        Target.objects.filter(workspace_id=workspace_id)
+        .select_related("policy", "calendar")
+        .order_by("policy__order", "policy_id", "order", "id")
+    )
 
 
 def tier_for(*, workspace_id: int, contract_value: Decimal | None, on: dt.date) -> Tier | None:
     """The customer's tier (T1) from its monthly contract value in SMLMV of ``on``'s year."""
-    tiers = memoised(("tiers", workspace_id), lambda: list(Tier.objects.filter(workspace_id=workspace_id)))
+    tiers = _tiers(workspace_id)
     if not tiers:
         return None
     if not contract_value:
@@ -109,14 +128,7 @@ def _matches(target: Target, facts: TicketFacts, tier_code: str) -> bool:
 def select_targets(facts: TicketFacts, tier_code: str) -> dict[str, Target]:
     """The first matching target of each kind, in policy order then target order."""
     chosen: dict[str, Target] = {}
-    targets = memoised(
-        ("targets", facts.workspace_id),
-        lambda: list(
-            Target.objects.filter(workspace_id=facts.workspace_id)
-            .select_related("policy", "calendar")
-            .order_by("policy__order", "policy_id", "order", "id")
-        ),
-    )
+    targets = _targets(facts.workspace_id)
     for target in targets:
         if target.kind not in chosen and _matches(target, facts, tier_code):
             chosen[target.kind] = target

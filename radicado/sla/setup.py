@@ -6,8 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-
+from radicado.action import action
 from radicado.businesstime import Calendar, CalendarError
 from radicado.sla.models import BusinessCalendar, Policy, PriorityMatrix, Target, TargetKind, TargetUnit, Tier
 from radicado.workspaces.actions import audit
@@ -46,7 +45,7 @@ def validate_sla(spec: dict[str, Any]) -> None:
                 raise SlaSpecError(f"{where}: unknown match fields {sorted(unknown)}")
 
 
-@transaction.atomic
+@action
 def install_sla_setup(*, workspace: Workspace, spec: dict[str, Any], now: dt.datetime) -> None:
     """Create calendars, tiers, the priority matrix and policies declared in ``spec``."""
     validate_sla(spec)

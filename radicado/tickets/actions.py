@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from radicado import unit_of_work
+from radicado.action import action, cached, insert, update
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed, check_priority
@@ -21,6 +20,7 @@ from radicado.tickets import automations, notify, surveys, terms
 from radicado.tickets import sla as ticket_sla
 from radicado.tickets.attachments import Upload, store_uploads, validate_uploads
 from radicado.tickets.events import record_event
+from radicado.tickets.lookups import lookups
 from radicado.tickets.models import (
     TERMINAL_CATEGORIES,
     Category,
@@ -31,12 +31,10 @@ from radicado.tickets.models import (
     Reply,
     Ticket,
     TicketEvent,
-    TicketSequence,
     TicketType,
     WorkflowState,
     WorkflowTransition,
 )
-from radicado.unit_of_work import memoised, note_new, saved
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import Level, Membership, Team
 
@@ -116,103 +114,39 @@ def _record(
 
 
 def allocate_ticket_number(*, workspace_id: int) -> int:
-    """Hand out the next ticket number of a workspace, without gaps or duplicates.
+    """Hand out the next ticket number of a workspace, without gaps or duplicates (ADR 0003).
 
-    Must run inside the transaction that inserts the ticket: the row lock taken by
-    the UPDATE serialises concurrent callers until commit, and a rollback returns
-    the number. A unit of work takes numbers in blocks: it holds the lock anyway,
-    and gives back what it did not use before it commits.
+    Runs inside the transaction that inserts the ticket: the counter's row lock serialises
+    concurrent callers until commit, and a rollback returns the number.
     """
-    uow = unit_of_work.current()
-    if uow is not None:
-        return _number_from_block(uow, workspace_id)
-    return _take_numbers(workspace_id, 1)
+    return lookups().next_ticket_number(workspace_id)
 
 
-NUMBER_BLOCK = 16
+@cached
+def _initial_state_of(workflow_id: int) -> WorkflowState | None:
+    return WorkflowState.objects.filter(workflow_id=workflow_id, is_initial=True).first()
 
 
-def lock_numbering(*, workspace_id: int) -> None:
-    """Take the workspace's numbering lock now (a unit of work only), before any other row lock.
-
-    A batch that updated a ticket and then waited for this lock could deadlock with a batch that
-    holds it and updates the same ticket; taking it first gives every batch the same lock order.
-    """
-    uow = unit_of_work.current()
-    if uow is None:
-        raise RuntimeError("lock_numbering is for a unit of work")
-    _number_block(uow, workspace_id)
-
-
-def _number_from_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> int:
-    block = _number_block(uow, workspace_id)
-    block[0] += 1
-    return block[0] - 1
-
-
-def _number_block(uow: unit_of_work.UnitOfWork, workspace_id: int) -> list[int]:
-    """[next number to hand out, last number reserved], with at least one number left."""
-    block: list[int] | None = uow.memo.get(("numbers", workspace_id))
-    if block is None:
-        block = uow.memo[("numbers", workspace_id)] = [1, 0]
-        uow.before_commit(lambda: _give_back(workspace_id, block))
-    if block[0] > block[1]:
-        size = max(NUMBER_BLOCK, uow.expected)  # a batch of mail takes at most one number per message
-        block[1] = _take_numbers(workspace_id, size)
-        block[0] = block[1] - size + 1
-    return block
-
-
-def _give_back(workspace_id: int, block: list[int]) -> None:
-    unused = block[1] - block[0] + 1
-    if unused > 0:
-        _next_number(workspace_id, -unused)
-
-
-def _take_numbers(workspace_id: int, count: int) -> int:
-    """Raise the counter by ``count`` and return its new value (the last number taken)."""
-    number = _next_number(workspace_id, count)
-    if number is None:  # the workspace's first ticket: make its row, then take from it
-        TicketSequence.objects.get_or_create(workspace_id=workspace_id)
-        number = _next_number(workspace_id, count)
-        assert number is not None
-    return number
-
-
-def _next_number(workspace_id: int, step: int) -> int | None:
-    """Move the counter by ``step`` and read it in one statement (UPDATE … RETURNING); None without a row."""
-    qn = connection.ops.quote_name
-    table, last, key = qn(TicketSequence._meta.db_table), qn("last_number"), qn("workspace_id")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {last} = {last} + %s WHERE {key} = %s RETURNING {last}",  # noqa: S608 (names from the model)
-            [step, workspace_id],
-        )
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+@cached
+def _default_priority_of(workspace_id: int) -> Priority | None:
+    return Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first()
 
 
 def _initial_state(ticket_type: TicketType) -> WorkflowState:
-    state = memoised(
-        ("initial_state", ticket_type.workflow_id),
-        lambda: WorkflowState.objects.filter(workflow_id=ticket_type.workflow_id, is_initial=True).first(),
-    )
+    state = _initial_state_of(ticket_type.workflow_id)
     if state is None:
         raise TicketError(_("The workflow of this request type has no initial state."))
     return state
 
 
 def _default_priority(workspace_id: int) -> Priority:
-    priority = memoised(
-        ("default_priority", workspace_id),
-        lambda: Priority.objects.filter(workspace_id=workspace_id).order_by("-is_default", "-rank").first(),
-    )
+    priority = _default_priority_of(workspace_id)
     if priority is None:
         raise TicketError(_("This workspace has no priorities configured."))
     return priority
 
 
-@unit_of_work.atomic
+@action
 def create_ticket(
     *,
     actor: Actor,
@@ -287,8 +221,7 @@ def create_ticket(
         updated_at=now,
         auto_action_at=automations.auto_deadline(workspace_id=actor.workspace.id, state=state, since=now),
     )
-    unit_of_work.insert_with_id(ticket)  # in a batch, written with the batch's other tickets
-    note_new(ticket)
+    insert(ticket)
     _record(
         ticket=ticket, actor=actor, kind=EventKind.CREATED, now=now, to_value=state.code, data={"channel": str(channel)}
     )
@@ -347,23 +280,24 @@ def _move(
         to_value=state.code,
         data={"auto": True, **(rule or {})} if auto else None,
     )
-    notify.status_changed(ticket=ticket, actor=actor, now=now, key=f"ev{saved(event).id}")
+    notify.status_changed(ticket=ticket, actor=actor, now=now, key=f"ev{event.id}")
+
+
+@cached
+def _state_by_code(workflow_id: int, code: str) -> WorkflowState | None:
+    return WorkflowState.objects.filter(workflow_id=workflow_id, code=code).first()
 
 
 def _auto_move(*, ticket: Ticket, actor: Actor, now: dt.datetime) -> None:
     code = ticket.state.on_customer_reply if actor.is_customer else ticket.state.on_agent_reply
     if not code:
         return
-    workflow_id = ticket.state.workflow_id
-    target = memoised(
-        ("state_by_code", workflow_id, code),
-        lambda: WorkflowState.objects.filter(workflow_id=workflow_id, code=code).first(),
-    )
+    target = _state_by_code(ticket.state.workflow_id, code)
     if target is not None and target.id != ticket.state_id:
         _move(ticket=ticket, actor=actor, state=target, now=now, auto=True)
 
 
-@unit_of_work.atomic
+@action
 def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Reply:
     """Add a public reply by a customer or an agent; raise TicketClosed on a closed ticket."""
     _same_workspace(actor, ticket)
@@ -372,7 +306,7 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         _ensure_terms(ticket)
     body = _clean_text(body, field=_("Message"), max_length=BODY_MAX)
     validate_uploads(uploads)
-    reply = unit_of_work.insert_with_id(
+    reply = insert(
         Reply(
             workspace_id=ticket.workspace_id,
             ticket=ticket,
@@ -394,9 +328,9 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
     )
     if actor.is_customer:
         # An automatic move waits for the customer's silence; a reply cancels it.
-        unit_of_work.update(ticket, updated_at=now, auto_action_at=None)
+        update(ticket, updated_at=now, auto_action_at=None)
     else:
-        unit_of_work.update(ticket, updated_at=now)
+        update(ticket, updated_at=now)
     if not actor.is_customer:
         sla_clocks.on_agent_reply(ticket_id=ticket.id, now=now)
     notify.notify(
@@ -404,21 +338,21 @@ def add_reply(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uplo
         event="reply.customer" if actor.is_customer else "reply.agent",
         actor=actor,
         now=now,
-        key=lambda: f"ev{saved(event).id}",  # read only if someone is told
+        key=f"ev{event.id}",
         context={"reply": {"author": actor.display_name, "body": body}},
     )
     _auto_move(ticket=ticket, actor=actor, now=now)
     return reply
 
 
-@unit_of_work.atomic
+@action
 def add_note(*, actor: Actor, ticket: Ticket, body: str, now: dt.datetime, uploads: Sequence[Upload] = ()) -> Note:
     """Add an internal note (staff only; never shown to the customer)."""
     _require_staff(actor)
     _same_workspace(actor, ticket)
     body = _clean_text(body, field=_("Note"), max_length=BODY_MAX)
     validate_uploads(uploads)
-    note = unit_of_work.insert_with_id(
+    note = insert(
         Note(
             workspace_id=ticket.workspace_id,
             ticket=ticket,
@@ -441,7 +375,7 @@ def available_transitions(*, actor: Actor, ticket: Ticket) -> list[WorkflowTrans
     return [t for t in transitions if actor.role in t.allowed_roles]
 
 
-@transaction.atomic
+@action
 def transition_ticket(*, actor: Actor, ticket: Ticket, to_state: str, now: dt.datetime) -> Ticket:
     """Move the ticket to the state with code ``to_state`` if the workflow allows the actor."""
     _same_workspace(actor, ticket)
@@ -473,7 +407,7 @@ def _change(
     return _record(ticket=ticket, actor=actor, kind=kind, now=now, from_value=old, to_value=new, data=data)
 
 
-@transaction.atomic
+@action
 def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.datetime) -> Ticket:
     """Change the priority (staff only)."""
     _staff_edit(actor, ticket, priority)
@@ -499,7 +433,7 @@ def set_priority(*, actor: Actor, ticket: Ticket, priority: Priority, now: dt.da
     return ticket
 
 
-@transaction.atomic
+@action
 def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, now: dt.datetime) -> Ticket:
     """Change the type; when the workflow differs, move to its state of the same category."""
     _staff_edit(actor, ticket, ticket_type)
@@ -519,7 +453,7 @@ def set_ticket_type(*, actor: Actor, ticket: Ticket, ticket_type: TicketType, no
     return ticket
 
 
-@transaction.atomic
+@action
 def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, now: dt.datetime) -> Ticket:
     """Assign the ticket to a staff member of the workspace, or unassign it."""
     _staff_edit(actor, ticket, assignee)
@@ -543,7 +477,7 @@ def assign_ticket(*, actor: Actor, ticket: Ticket, assignee: Membership | None, 
     return ticket
 
 
-@transaction.atomic
+@action
 def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetime) -> Ticket:
     """Hand the ticket to a team of the workspace, or to none."""
     _staff_edit(actor, ticket, team)
@@ -563,7 +497,7 @@ def set_team(*, actor: Actor, ticket: Ticket, team: Team | None, now: dt.datetim
     return ticket
 
 
-@transaction.atomic
+@action
 def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -> Ticket:
     """Escalate (or return) the ticket between support levels N1, N2 and N3."""
     _staff_edit(actor, ticket)
@@ -575,11 +509,11 @@ def set_level(*, actor: Actor, ticket: Ticket, level: Level, now: dt.datetime) -
     event = _change(
         ticket=ticket, actor=actor, kind=EventKind.LEVEL_CHANGED, field="level", old=old, new=level, now=now
     )
-    notify.notify(ticket=ticket, event="level.changed", actor=actor, now=now, key=f"ev{saved(event).id}")
+    notify.notify(ticket=ticket, event="level.changed", actor=actor, now=now, key=f"ev{event.id}")
     return ticket
 
 
-@transaction.atomic
+@action
 def apply_automatic_move(*, ticket: Ticket, now: dt.datetime, due_at: dt.datetime) -> bool:
     """Make the state's configured automatic move (claimed by the sweep); False if it no longer applies."""
     state = ticket.state

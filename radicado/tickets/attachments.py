@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
-from radicado import unit_of_work
+from radicado.action import insert
 from radicado.tickets.models import Attachment, Note, Reply, Ticket
 from radicado.workspaces.models import User
 
@@ -137,6 +137,6 @@ def store_uploads(
         # Random storage names: never the user's name, never guessable.
         storage_name = f"{ticket.workspace_id}/{secrets.token_hex(16)}.{_extension(name)}"
         attachment.file.save(storage_name, ContentFile(upload.data), save=False)
-        unit_of_work.insert_with_id(attachment)
+        insert(attachment)
         stored.append(attachment)
     return stored

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-
+from radicado.action import acting
 from radicado.sla.models import BusinessCalendar
 from radicado.sla.rules import compiled
 from radicado.tickets.models import Ticket, WorkflowState
@@ -38,7 +37,7 @@ def run_due(*, now: dt.datetime, limit: int = 500) -> int:
     for ticket_id, seen in due:
         if seen is None:
             continue
-        with transaction.atomic():
+        with acting():  # one action per clock/ticket: an error rolls back only that one
             if Ticket.objects.filter(id=ticket_id, auto_action_at=seen).update(auto_action_at=None) != 1:
                 continue  # another sweeper took it, or the ticket moved meanwhile
             ticket = Ticket.objects.select_related("workspace", "state", "customer", "priority", "type").get(

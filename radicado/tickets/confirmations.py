@@ -11,9 +11,9 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from radicado.action import action
 from radicado.tickets.actions import NotPermitted, move_to_category, move_to_state
 from radicado.tickets.events import record_event
 from radicado.tickets.mail_out import queue_ticket_mail
@@ -52,7 +52,7 @@ def needs_new_approval(ticket: Ticket, hours: Decimal | None) -> bool:
     return not any(a is not None and hours <= a for a in approved)
 
 
-@transaction.atomic
+@action
 def request_confirmation(
     *,
     actor: Actor,
@@ -113,7 +113,7 @@ def confirmation_for_token(token: str) -> Confirmation | None:
     return Confirmation.objects.select_related("ticket__workspace").filter(token_hash=_hash(token)).first()
 
 
-@transaction.atomic
+@action
 def answer_confirmation(
     *, confirmation: Confirmation, approve: bool, name: str, now: dt.datetime, actor: Actor | None = None
 ) -> Confirmation:

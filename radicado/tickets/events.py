@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from radicado.action import insert
 from radicado.tickets.models import PUBLIC_EVENT_KINDS, EventKind, Note, Reply, TicketEvent
-from radicado.unit_of_work import insert
 from radicado.workspaces.access import Actor
 
 

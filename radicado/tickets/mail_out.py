@@ -3,71 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
-from radicado import unit_of_work
+from radicado.action import cached, insert
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.jobs import send_after_commit, send_outbound
 from radicado.channels.models import AutoReply, Mailbox, MessageIndex, OutboundMail
 from radicado.channels.outbox import queue_mail
+from radicado.tickets.lookups import lookups
 from radicado.tickets.models import Ticket
-from radicado.unit_of_work import memoised
 
 
+@cached
 def mailbox_of(workspace_id: int) -> Mailbox | None:
-    return memoised(
-        ("mailbox", workspace_id), lambda: Mailbox.objects.filter(workspace_id=workspace_id).order_by("id").first()
-    )
+    return Mailbox.objects.filter(workspace_id=workspace_id).order_by("id").first()
 
 
 def thread_headers(ticket: Ticket) -> tuple[str | None, list[str]]:
     """In-Reply-To (the customer's latest message, else our latest) and References for the ticket."""
-    if unit_of_work.is_new(ticket):  # made in this unit of work: so are all its index rows
-        ids = [(m.message_id, m.outbound) for m in unit_of_work.made(MessageIndex) if m.ticket_id == ticket.id]
-    else:
-        ids = list(
-            MessageIndex.objects.filter(ticket=ticket)
-            .order_by("created_at", "id")
-            .values_list("message_id", "outbound")
-        )
-        ids += [(m.message_id, m.outbound) for m in unit_of_work.pending(MessageIndex) if m.ticket_id == ticket.id]
+    ids = lookups().thread_ids(ticket)
     inbound = [m for m, out in ids if not out]
     latest = inbound[-1] if inbound else (ids[-1][0] if ids else None)
     return latest, [m for m, _ in ids]
 
 
-def preload_auto_replies(*, workspace_id: int, addresses: Iterable[str], since: dt.datetime) -> None:
-    """Read, for the current unit of work, the automatic answers sent to ``addresses`` since ``since``.
-
-    A batch of inbound mail calls it once; ``auto_reply_allowed`` then counts from memory for those
-    addresses at any ``now`` up to an hour after ``since``.
-    """
-    uow = unit_of_work.current()
-    if uow is None:
-        return
-    sent: dict[str, list[dt.datetime]] = {a: [] for a in addresses}
-    query = AutoReply.objects.filter(workspace_id=workspace_id, address__in=list(sent), sent_at__gte=since)
-    for address, at in query.values_list("address", "sent_at"):
-        sent[address].append(at)
-    uow.memo[("auto_replies", workspace_id)] = (since, sent)
-
-
 def auto_reply_allowed(*, mailbox: Mailbox, address: str, now: dt.datetime) -> bool:
     """RFC 3834 courtesy: at most ``auto_replies_per_hour`` automatic answers per sender."""
     since = now - dt.timedelta(hours=1)
-    uow = unit_of_work.current()
-    loaded = uow.memo.get(("auto_replies", mailbox.workspace_id)) if uow is not None else None
-    if loaded is not None and address in loaded[1] and loaded[0] <= since:
-        recent = sum(1 for at in loaded[1][address] if at >= since)
-        mine = unit_of_work.made(AutoReply)  # the preload does not have them, written or not
-    else:
-        recent = AutoReply.objects.filter(
-            workspace_id=mailbox.workspace_id, address=address, sent_at__gte=since
-        ).count()
-        mine = unit_of_work.pending(AutoReply)
-    recent += sum(
-        1 for a in mine if a.workspace_id == mailbox.workspace_id and a.address == address and a.sent_at >= since
-    )
+    recent = lookups().auto_replies_since(workspace_id=mailbox.workspace_id, address=address, since=since)
     return recent < mailbox.auto_replies_per_hour
 
 
@@ -75,16 +37,8 @@ def take_auto_reply(*, mailbox: Mailbox, address: str, now: dt.datetime) -> bool
     """Whether an automatic answer to ``address`` may go now; if so it is counted (the mark is written)."""
     if not auto_reply_allowed(mailbox=mailbox, address=address, now=now):
         return False
-    unit_of_work.insert(AutoReply(workspace_id=mailbox.workspace_id, address=address, sent_at=now))
+    insert(AutoReply(workspace_id=mailbox.workspace_id, address=address, sent_at=now))
     return True
-
-
-def _key_used(ticket: Ticket, key: str) -> bool:
-    if unit_of_work.is_new(ticket):  # nothing outside this unit of work can be about the ticket yet
-        return any(m.idempotency_key == key for m in unit_of_work.made(OutboundMail))
-    return any(m.idempotency_key == key for m in unit_of_work.pending(OutboundMail)) or (
-        OutboundMail.objects.filter(idempotency_key=key).exists()
-    )
 
 
 def queue_ticket_mail(
@@ -110,7 +64,7 @@ def queue_ticket_mail(
     recipient = (to or ticket.requester.email or "").lower()
     if mailbox is None or not recipient:
         return None
-    if idempotency_key and _key_used(ticket, idempotency_key):
+    if idempotency_key and lookups().outbound_key_used(ticket=ticket, key=idempotency_key):
         return None
     if rate_limited and not take_auto_reply(mailbox=mailbox, address=recipient, now=now):
         return None
@@ -133,7 +87,7 @@ def queue_ticket_mail(
         references=references,
         automatic=automatic,
     )
-    unit_of_work.insert(  # a fresh id cannot conflict; inbound rows go in this way too: one group, in order
+    insert(  # a fresh id cannot conflict; inbound rows go in this way too: one group, in order
         MessageIndex(
             workspace_id=ticket.workspace_id, message_id=message_id, ticket=ticket, outbound=True, created_at=now
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +19,13 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
 
-from radicado import unit_of_work
+from radicado.action import cached
 from radicado.channels.models import Mailbox
 from radicado.customers.models import Contact
 from radicado.notifications.models import Audience, NotificationChannel, NotificationRule
 from radicado.notifications.rendering import render
-from radicado.sla.models import Clock, TargetKind
 from radicado.tickets import mail_out, whatsapp_out
+from radicado.tickets.lookups import lookups
 from radicado.tickets.models import Category, Channel, Ticket
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import Membership, Role
@@ -202,19 +202,22 @@ def deliverable_rules(
     ``memo`` (one ANS sweep, a few seconds) keeps the answer per workspace and event.
     """
     key = ("rules", workspace_id, event)
-    memo = memo if memo is not None else getattr(unit_of_work.current(), "memo", None)
-    if memo is not None and key in memo:
-        return memo[key]  # type: ignore[no-any-return]
+    if memo is None:
+        return _deliverable_rules(workspace_id, event)
+    if key not in memo:
+        memo[key] = _deliverable_rules(workspace_id, event)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+@cached
+def _deliverable_rules(workspace_id: int, event: str) -> tuple[list[NotificationRule], Mailbox | None]:
     rules = list(NotificationRule.objects.filter(workspace_id=workspace_id, event=event, enabled=True))
     mailbox: Mailbox | None = None
     if any(r.channel == NotificationChannel.EMAIL for r in rules):
         mailbox = mail_out.mailbox_of(workspace_id)
         if mailbox is None:
             rules = [r for r in rules if r.channel != NotificationChannel.EMAIL]
-    found = (sorted(rules, key=lambda r: r.id), mailbox)
-    if memo is not None:
-        memo[key] = found
-    return found
+    return sorted(rules, key=lambda r: r.id), mailbox
 
 
 def notify(
@@ -223,7 +226,7 @@ def notify(
     event: str,
     actor: Actor | None,
     now: dt.datetime,
-    key: str | Callable[[], str],
+    key: str,
     context: Mapping[str, Any] | None = None,
     escalation: Sequence[str] = (),
     memo: dict[Any, Any] | None = None,
@@ -231,8 +234,7 @@ def notify(
     """Queue the notifications the workspace's rules ask for; return how many were queued.
 
     ``key`` names this occurrence of the event: with the rule and the recipient it makes
-    the idempotency key of each outbox row, so repeating a call queues nothing new (a
-    callable is called only if someone is told). Whoever caused the event is not told about it.
+    the idempotency key of each outbox row, so repeating a call queues nothing new. Whoever caused the event is not told about it.
     """
     rules, mailbox = deliverable_rules(workspace_id=ticket.workspace_id, event=event, memo=memo)
     if not rules:
@@ -254,8 +256,6 @@ def notify(
                 ctx = {**ticket_context(ticket, staff=person.staff), **_localized(ticket, context or {})}
                 ctx["recipient"] = {"name": person.name}
                 subject, body = render_rule(rule, person.language, ctx)
-            if not isinstance(key, str):
-                key = key()
             idempotency_key = f"{key}:{rule.id}:{address}"[:200]
             if rule.channel == NotificationChannel.EMAIL:
                 sent: object = mail_out.queue_ticket_mail(
@@ -280,16 +280,7 @@ def notify(
 
 def announce_registration(*, ticket: Ticket, actor: Actor | None, now: dt.datetime) -> int:
     """The registration notice, with the first-response due time when the ANS sets one."""
-    started = [c for c in unit_of_work.pending(Clock) if c.ticket_id == ticket.id]  # a batch writes them later
-    if started:
-        due = next((c.due_at for c in started if c.kind == TargetKind.FIRST_RESPONSE), None)
-    else:
-        due = (
-            Clock.objects.filter(ticket_id=ticket.id, kind=TargetKind.FIRST_RESPONSE)
-            .order_by("id")
-            .values_list("due_at", flat=True)
-            .first()
-        )
+    due = lookups().first_response_due(ticket)
     return notify(
         ticket=ticket,
         event="ticket.registered",

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
+from radicado.action import action
 from radicado.notifications.actions import RuleError, install_rules
 from radicado.sla.setup import install_sla_setup, validate_sla
 from radicado.tickets.terms import publish_terms
@@ -71,7 +71,7 @@ def _check_codes(profile: dict[str, Any]) -> None:
             raise ProfileError(f"sla.tiers.{code}: unknown priorities {sorted(unknown)}")
 
 
-@transaction.atomic
+@action
 def install_profile(*, workspace: Workspace, profile: dict[str, Any], now: dt.datetime) -> None:
     """Install a loaded profile's ticket setup and ANS into an empty workspace."""
     validate_sla(profile.get("sla", {}))

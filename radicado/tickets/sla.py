@@ -8,8 +8,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
+from radicado.action import action
 from radicado.customers.models import Customer, Standing
 from radicado.notifications.actions import request_notification
 from radicado.sla import clocks
@@ -19,7 +18,6 @@ from radicado.sla.rules import TicketFacts, check_priority, priority_from_matrix
 from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Priority, Ticket
-from radicado.unit_of_work import saved
 
 FIRING_KIND = {
     "warning": EventKind.SLA_WARNING,
@@ -94,7 +92,7 @@ def record_firings(firings: list[clocks.Firing], memo: dict[Any, Any] | None = N
             event=f"sla.{f.event}",
             actor=None,
             now=f.fired_at,
-            key=f"ev{saved(event).id}",
+            key=f"ev{event.id}",
             context={"sla": {"target": TargetKind(f.kind).label, "level": f.level, "due": f.due_at}},
             escalation=list(f.notify) or DEFAULT_AUDIENCE[f.event],
             memo=memo,
@@ -107,7 +105,7 @@ def sweep_clocks(*, now: dt.datetime, limit: int = 500) -> int:
     return clocks.sweep(now=now, record=partial(record_firings, memo=memo), limit=limit)
 
 
-@transaction.atomic
+@action
 def recompute_calendar_clocks(*, calendar_id: int) -> int:
     return clocks.recompute_calendar(calendar_id=calendar_id)
 

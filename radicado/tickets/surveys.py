@@ -7,13 +7,12 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from radicado.action import action
 from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Survey, Ticket
-from radicado.unit_of_work import saved
 
 SCORES = range(1, 6)
 
@@ -45,7 +44,7 @@ def start_survey(*, ticket: Ticket, now: dt.datetime) -> str | None:
         event="survey.sent",
         actor=None,
         now=now,
-        key=f"ev{saved(event).id}",
+        key=f"ev{event.id}",
         context={"survey_url": survey_url(token)},
     )
     return token
@@ -56,7 +55,7 @@ def survey_for_token(token: str) -> Survey | None:
     return Survey.objects.select_related("ticket__workspace").filter(token_hash=_hash(token)).first()
 
 
-@transaction.atomic
+@action
 def answer_survey(*, survey: Survey, score: int, comment: str, now: dt.datetime) -> Survey:
     """Record the answer once; raise SurveyError for a bad score or a second answer."""
     if score not in SCORES:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from radicado.action import action
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, TermsAcceptance, TermsVersion, Ticket
 from radicado.workspaces.access import Actor
@@ -20,7 +20,7 @@ class TermsError(ValueError):
     """The terms cannot be accepted (or published) as asked; the message is for the user."""
 
 
-@transaction.atomic
+@action
 def publish_terms(
     *, workspace: Workspace, text_es: str, text_en: str, now: dt.datetime, actor: User | None = None
 ) -> TermsVersion:
@@ -62,7 +62,7 @@ def ensure_terms_accepted(ticket: Ticket) -> None:
         raise TermsError(_("The customer has not accepted the terms of attention yet; work on it waits."))
 
 
-@transaction.atomic
+@action
 def accept_terms(*, actor: Actor, ticket: Ticket, now: dt.datetime) -> TermsAcceptance:
     """The customer accepts the posted terms inside the ticket; records who, when and which version."""
     if not actor.is_customer or actor.customer_id != ticket.customer_id:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from radicado.channels.models import WhatsAppAccount, WhatsAppMessage
-from radicado.channels.whatsapp.transport import InboundMessage, number_variants
+from radicado.action import action
+from radicado.channels.models import WebhookDelivery, WhatsAppAccount, WhatsAppMessage
+from radicado.channels.whatsapp.transport import InboundMessage, StatusUpdate, number_variants
+from radicado.channels.whatsapp_outbox import apply_status
 from radicado.customers.access import actor_for_contact
 from radicado.customers.models import Contact
 from radicado.tickets import actions
@@ -19,6 +22,7 @@ class WhatsAppResult:
     ticket: str | None = None
 
 
+@action
 def receive_whatsapp(*, account: WhatsAppAccount, message: InboundMessage, now: dt.datetime) -> WhatsAppResult:
     """Record an inbound message and append it to the sender's open request, or register one (T13, T6)."""
     ws_id = account.workspace_id
@@ -68,3 +72,41 @@ def receive_whatsapp(*, account: WhatsAppAccount, message: InboundMessage, now: 
         outcome = "created"
     WhatsAppMessage.objects.filter(id=record.id).update(ticket=ticket)
     return WhatsAppResult(outcome, ticket.reference)
+
+
+@action
+def record_delivery(*, account: WhatsAppAccount, body: bytes, signature_ok: bool, now: dt.datetime) -> WebhookDelivery:
+    """Keep a provider's webhook request as it came (committed before it is processed)."""
+    return WebhookDelivery.objects.create(
+        workspace_id=account.workspace_id,
+        provider=account.provider,
+        body=body,
+        received_at=now,
+        signature_ok=signature_ok,
+        outcome="" if signature_ok else "rejected",
+    )
+
+
+@action
+def close_delivery(*, delivery: WebhookDelivery, outcome: str, detail: str = "") -> None:
+    """Record what became of a webhook request."""
+    WebhookDelivery.objects.filter(id=delivery.id).update(outcome=outcome, detail=detail[:2000])
+
+
+@action
+def process_delivery(
+    *,
+    account: WhatsAppAccount,
+    delivery: WebhookDelivery,
+    statuses: Sequence[StatusUpdate],
+    messages: Sequence[InboundMessage],
+    now: dt.datetime,
+    outcome: str = "processed",
+) -> str:
+    """Apply a webhook's status updates and inbound messages, all or nothing (a failure rolls every part back,
+    and the provider's retry finds nothing done yet); return the outcomes, comma-separated."""
+    for update in statuses:
+        apply_status(workspace_id=account.workspace_id, update=update)
+    outcomes = ",".join(receive_whatsapp(account=account, message=m, now=now).outcome for m in messages)
+    close_delivery(delivery=delivery, outcome=outcome, detail=outcomes)
+    return outcomes

@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
-
+from radicado.action import action
 from radicado.tickets.models import (
     TERMINAL_CATEGORIES,
     Category,
@@ -86,7 +85,7 @@ def _validate_auto(where: str, auto: dict[str, Any] | None, states: dict[str, An
         raise WorkflowSpecError(f"{where}.calendar: business time needs a calendar")
 
 
-@transaction.atomic
+@action
 def install_ticket_setup(*, workspace: Workspace, spec: dict[str, Any], now: dt.datetime) -> None:
     """Create the priorities, workflows and ticket types a profile declares."""
     for code, wf in spec["workflows"].items():

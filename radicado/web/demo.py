@@ -6,8 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-
+from radicado.action import action
 from radicado.channels.actions import create_mailbox
 from radicado.customers.access import actor_for
 from radicado.customers.actions import create_contact, create_customer
@@ -216,7 +215,7 @@ def _nube(now: dt.datetime) -> list[Login]:
     return logins
 
 
-@transaction.atomic
+@action
 def load_demo(*, now: dt.datetime) -> list[Login] | None:
     """Create the two sample workspaces; return their logins, or None if already loaded."""
     if Workspace.objects.filter(slug="soporte-andino").exists():

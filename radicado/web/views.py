@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from radicado.action import acting
 from radicado.tickets.access import access_attachment
 from radicado.web.helpers import ActorRequest, client_address, now, with_actor
 from radicado.workspaces.access import memberships_of
@@ -34,7 +35,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             error = _("The e-mail or the password is not correct.")
             status = 400
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            with acting():  # the session, and the user's last sign-in
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
             return redirect("home")

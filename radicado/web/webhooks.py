@@ -17,8 +17,7 @@ from radicado.channels.whatsapp.webhooks import (
     verify_meta_subscription,
     verify_twilio_signature,
 )
-from radicado.channels.whatsapp_outbox import apply_status
-from radicado.tickets.whatsapp_in import receive_whatsapp
+from radicado.tickets.whatsapp_in import close_delivery, process_delivery, record_delivery
 from radicado.web.helpers import now
 
 
@@ -27,18 +26,11 @@ def _account(ws: str, provider: str) -> WhatsAppAccount:
 
 
 def _store(account: WhatsAppAccount, request: HttpRequest, signature_ok: bool) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(
-        workspace_id=account.workspace_id,
-        provider=account.provider,
-        body=request.body,
-        received_at=now(),
-        signature_ok=signature_ok,
-        outcome="" if signature_ok else "rejected",
-    )
+    return record_delivery(account=account, body=request.body, signature_ok=signature_ok, now=now())
 
 
 def _done(delivery: WebhookDelivery, outcome: str, detail: str = "") -> HttpResponse:
-    WebhookDelivery.objects.filter(id=delivery.id).update(outcome=outcome, detail=detail[:2000])
+    close_delivery(delivery=delivery, outcome=outcome, detail=detail)
     # Malformed payloads are kept for review and still acknowledged, so the provider stops retrying.
     return HttpResponse("ok", content_type="text/plain")
 
@@ -60,10 +52,8 @@ def meta_webhook(request: HttpRequest, ws: str) -> HttpResponse:
         statuses, messages = parse_meta_webhook_body(request.body)
     except WebhookPayloadError as exc:
         return _done(delivery, "malformed", str(exc))
-    for update in statuses:
-        apply_status(workspace_id=account.workspace_id, update=update)
-    results = [receive_whatsapp(account=account, message=m, now=now()).outcome for m in messages]
-    return _done(delivery, "processed", ",".join(results))
+    process_delivery(account=account, delivery=delivery, statuses=statuses, messages=messages, now=now())
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @csrf_exempt
@@ -78,9 +68,12 @@ def twilio_webhook(request: HttpRequest, ws: str) -> HttpResponse:
         return HttpResponseForbidden()
     try:
         if "MessageStatus" in params and "Body" not in params:
-            apply_status(workspace_id=account.workspace_id, update=parse_twilio_status(params))
-            return _done(delivery, "status")
-        result = receive_whatsapp(account=account, message=parse_twilio_inbound(params), now=now())
+            statuses, messages, outcome = [parse_twilio_status(params)], [], "status"
+        else:
+            statuses, messages, outcome = [], [parse_twilio_inbound(params)], "processed"
     except WebhookPayloadError as exc:
         return _done(delivery, "malformed", str(exc))
-    return _done(delivery, "processed", result.outcome)
+    process_delivery(
+        account=account, delivery=delivery, statuses=statuses, messages=messages, now=now(), outcome=outcome
+    )
+    return HttpResponse("ok", content_type="text/plain")

@@ -7,9 +7,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import transaction
 
-from radicado import unit_of_work
+from radicado.action import action, insert
 from radicado.workspaces.models import (
     ApiToken,
     AuditEntry,
@@ -33,10 +32,10 @@ def audit(
     data: dict[str, object] | None = None,
 ) -> None:
     entry = AuditEntry(workspace=workspace, actor=actor, action=action, target=target, data=data or {}, at=now)
-    unit_of_work.insert(entry)  # append-only: in a unit of work, written with its other rows
+    insert(entry)
 
 
-@transaction.atomic
+@action
 def create_workspace(
     *, slug: str, name: str, ticket_prefix: str, timezone: str, support_email: str = "", now: dt.datetime
 ) -> Workspace:
@@ -57,7 +56,7 @@ def ensure_user(*, email: str, name: str, password: str | None) -> User:
     return user
 
 
-@transaction.atomic
+@action
 def add_member(
     *,
     workspace: Workspace,
@@ -85,7 +84,7 @@ def add_member(
     return membership
 
 
-@transaction.atomic
+@action
 def create_team(*, workspace: Workspace, code: str, name: str, members: list[Membership], now: dt.datetime) -> Team:
     team = Team.objects.create(workspace=workspace, code=code, name=name)
     team.members.set(members)
@@ -97,7 +96,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@transaction.atomic
+@action
 def issue_api_token(
     *, workspace: Workspace, user: User, name: str, now: dt.datetime, actor: User | None = None
 ) -> tuple[ApiToken, str]:
@@ -125,11 +124,16 @@ def verify_api_token(*, raw: str, now: dt.datetime) -> ApiToken | None:
         return None
     # Touch at most once a minute so that reads do not become writes.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+        _touch_token(token_id=token.id, now=now)
     return token
 
 
-@transaction.atomic
+@action
+def _touch_token(*, token_id: int, now: dt.datetime) -> None:
+    ApiToken.objects.filter(id=token_id).update(last_used_at=now)
+
+
+@action
 def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -> None:
     ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now)
     audit(workspace=token.workspace, actor=actor, action="token.revoked", target=token.prefix, now=now)
@@ -149,12 +153,14 @@ def is_login_throttled(*, keys: list[str], now: dt.datetime) -> bool:
     return False
 
 
+@action
 def record_login_failure(*, keys: list[str], now: dt.datetime) -> None:
     LoginFailure.objects.bulk_create([LoginFailure(key=k, at=now) for k in keys])
     cutoff = now - dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS * 4)
     LoginFailure.objects.filter(at__lt=cutoff).delete()
 
 
+@action
 def clear_login_failures(*, keys: list[str]) -> None:
     LoginFailure.objects.filter(key=keys[0]).delete()
 

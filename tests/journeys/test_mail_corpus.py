@@ -19,8 +19,8 @@ from conftest import NOW, Cast
 from radicado.channels.actions import create_mailbox
 from radicado.channels.email.parsing import parse_email
 from radicado.channels.models import RawMessage
-from radicado.tickets import mail_in
-from radicado.tickets.mail_in import ingest_email
+from radicado.tickets.intake import ingest_email
+from radicado.tickets.intake import routing as mail_in
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpora" / "email"

@@ -25,8 +25,9 @@ from radicado.channels.email.imap import poll_mailbox
 from radicado.channels.email.parsing import parse_email
 from radicado.channels.email.tests.servers import DovecotServer, SmtpSink
 from radicado.channels.models import Mailbox
-from radicado.tickets import actions, mail_in
-from radicado.tickets.mail_in import ingest_email
+from radicado.tickets import actions
+from radicado.tickets.intake import ingest_email
+from radicado.tickets.intake import routing as mail_in
 from radicado.tickets.models import Reply, Ticket
 
 SUPPORT = "soporte@andes.example.com"

@@ -22,8 +22,10 @@ from radicado.channels.actions import create_mailbox
 from radicado.channels.email.lmtp import ReceiverHandle, start_lmtp_server
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
 from radicado.customers.actions import create_contact, create_customer
-from radicado.tickets import mail_gather, mail_in
-from radicado.tickets.mail_gather import GroupIntake, IntakeClosed
+from radicado.tickets.intake import batch as intake_batch
+from radicado.tickets.intake import gather as mail_gather
+from radicado.tickets.intake.gather import GroupIntake, IntakeClosed
+from radicado.tickets.intake.lookup import BatchLookup
 from radicado.tickets.models import Reply, Ticket
 from radicado.tickets.profiles import install_profile
 from radicado.web.management.commands.mail import deliver_by_recipient
@@ -137,7 +139,7 @@ def test_a_failed_batch_is_refused_for_now_and_taken_when_delivered_again(
     server, _ = receiver
     down = threading.Event()
     down.set()
-    real_load, real_process = mail_in._Known.load, mail_in.process_raw
+    real_load, real_process = BatchLookup.load, intake_batch.process_raw
 
     def gone(real: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -147,8 +149,8 @@ def test_a_failed_batch_is_refused_for_now_and_taken_when_delivered_again(
 
         return call
 
-    monkeypatch.setattr(mail_in._Known, "load", gone(real_load))
-    monkeypatch.setattr(mail_in, "process_raw", gone(real_process))
+    monkeypatch.setattr(BatchLookup, "load", gone(real_load))
+    monkeypatch.setattr(intake_batch, "process_raw", gone(real_process))
     messages = {n: [_mail(f"p{n}@acme.example.com", f"Caída {n}", f"c{n}@acme.example.com")] for n in range(3)}
     assert _send_all(server, messages) == {n: ["451"] for n in range(3)}
     assert not Ticket.objects.exists()

@@ -14,7 +14,7 @@ from conftest import NOW, Cast
 from radicado.channels.actions import create_mailbox
 from radicado.channels.models import Mailbox, OutboundMail, RawMessage, UnknownSenderPolicy
 from radicado.tickets import actions
-from radicado.tickets.mail_in import ingest_email, plus_address, process_raw
+from radicado.tickets.intake import ingest_email, plus_address, process_raw
 from radicado.tickets.models import Note, Reply, Ticket
 
 LATER = NOW + dt.timedelta(minutes=5)

@@ -37,25 +37,25 @@ def test_rows_get_their_ids_at_once_and_any_query_of_their_table_sees_them(cast:
     with transaction.atomic(), unit_of_work.unit_of_work() as uow:
         uow.expected = 3
         with CaptureQueriesContext(connection) as taken:
-            replies = [unit_of_work.insert_with_id(_reply(ticket, f"r{n}")) for n in range(2)]
+            replies = [unit_of_work.insert(_reply(ticket, f"r{n}")) for n in range(2)]
         assert len(taken) == 1  # one statement reserved the ids; nothing is written yet
         ids = [r.id for r in replies]
         assert before < ids[0] < ids[1]
-        assert unit_of_work.pending(Reply) == replies
+        assert uow.pending(Reply) == replies
         # A query of another table leaves them waiting ...
         assert Ticket.objects.filter(id=ticket.id).exists()
-        assert unit_of_work.pending(Reply) == replies
+        assert uow.pending(Reply) == replies
         # ... one that names their table (here through a join) writes them first.
         found = list(Reply.objects.filter(ticket__number=ticket.number).order_by("id").values_list("id", "body"))
         assert found[-2:] == [(ids[0], "r0"), (ids[1], "r1")]
-        assert unit_of_work.pending(Reply) == []
+        assert uow.pending(Reply) == []
     # The id reserved and not used is skipped: a reply saved the usual way comes after it.
     later = actions.add_reply(actor=cast.actor("bob"), ticket=ticket, body="Después", now=LATER)
     assert later.id > ids[1] + 1
 
 
 def test_a_ticket_made_in_the_unit_of_work_is_written_before_it_is_changed(cast: Cast) -> None:
-    with transaction.atomic(), unit_of_work.unit_of_work():
+    with transaction.atomic(), unit_of_work.unit_of_work() as uow:
         contact = cast.contacts["erin"]
         with CaptureQueriesContext(connection) as taken:
             ticket = actions.create_ticket(
@@ -69,11 +69,11 @@ def test_a_ticket_made_in_the_unit_of_work_is_written_before_it_is_changed(cast:
                 announce=False,
             )
         assert not any("INSERT" in q["sql"] and '"tickets_ticket"' in q["sql"] for q in taken.captured_queries)
-        assert ticket.id is not None and unit_of_work.pending(Ticket) == [ticket]
+        assert ticket.id is not None and uow.pending(Ticket) == [ticket]
         reply = actions.add_reply(actor=cast.actor("bob"), ticket=ticket, body="Vamos.", now=LATER)
         # The agent's reply moved the ticket (an UPDATE of its row): the INSERT went first.
         assert Ticket.objects.get(id=ticket.id).state.code == "en_curso"
-        assert unit_of_work.pending(Ticket) == []
+        assert uow.pending(Ticket) == []
     assert Reply.objects.get(id=reply.id).ticket_id == ticket.id
 
 
@@ -104,22 +104,24 @@ def test_ids_of_a_table_that_never_had_a_row(db: Any) -> None:
     assert first == [1, 2] and second == [3]
 
 
-def test_a_write_asked_for_inside_a_savepoint_is_refused_and_the_unit_of_work_cannot_commit(cast: Cast) -> None:
-    """Code that opens a savepoint and goes on after an exception (best effort) would lose, with its
-    rollback, rows the unit of work counts as written: the write is refused, and the unit of work raises
-    when it ends, so its transaction rolls back and the work is done again without one."""
+def test_a_savepoint_inside_the_unit_of_work_keeps_what_came_before_and_rolls_back_only_itself(cast: Cast) -> None:
+    """Code that opens a savepoint and goes on after an exception (best effort) inside a batch: rows made
+    before the savepoint are written before it opens; rows made inside it go straight to the database, so
+    its rollback takes them away and nothing else (ADR 0014; before, the whole batch had to be redone)."""
     ticket = cast.tickets["A-2"]
-    replies = Reply.objects.count()
-
-    def work() -> None:
-        with transaction.atomic(), unit_of_work.unit_of_work():
-            unit_of_work.insert_with_id(_reply(ticket, "r"))
-            try:
-                with transaction.atomic():  # best effort
-                    Reply.objects.count()
-            except unit_of_work.SavepointWrite:
-                pass
-
-    with pytest.raises(unit_of_work.SavepointWrite):
-        work()
-    assert Reply.objects.count() == replies
+    before = Reply.objects.count()
+    with transaction.atomic(), unit_of_work.unit_of_work() as uow:
+        kept = unit_of_work.insert(_reply(ticket, "antes"))
+        try:
+            with transaction.atomic():  # best effort
+                unit_of_work.insert(_reply(ticket, "dentro"))
+                assert Reply.objects.filter(body="dentro").exists()
+                raise RuntimeError("the best effort failed")
+        except RuntimeError:
+            pass
+        after = unit_of_work.insert(_reply(ticket, "después"))
+        assert uow.broken is None
+    bodies = set(Reply.objects.filter(ticket=ticket).values_list("body", flat=True))
+    assert {"antes", "después"} <= bodies and "dentro" not in bodies
+    assert Reply.objects.count() == before + 2
+    assert Reply.objects.get(id=kept.id).body == "antes" and Reply.objects.get(id=after.id).body == "después"

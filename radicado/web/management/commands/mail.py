@@ -29,8 +29,7 @@ from radicado.channels.email.imap import ImapError, Undelivered, poll_mailbox
 from radicado.channels.email.lmtp import start_lmtp_server
 from radicado.channels.jobs import send_pending
 from radicado.channels.models import Mailbox, RawMessage, RawStatus
-from radicado.tickets.mail_gather import GroupIntake, mailboxes_for
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_stream, process_raw
+from radicado.tickets.intake import GroupIntake, IngestResult, ingest_email, ingest_stream, mailboxes_for, process_raw
 
 log = logging.getLogger(__name__)
 INGEST_BATCH = 100  # files per ingest_many call: one transaction each (ADR 0010)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connection
 
 from radicado.channels.models import Mailbox
-from radicado.tickets.mail_in import IngestResult, ingest_many
+from radicado.tickets.intake.batch import ingest_many
+from radicado.tickets.intake.routing import IngestResult
 
 log = logging.getLogger(__name__)
 # How long a delivery waits for its batch before it is answered as a temporary failure (the MTA retries;
