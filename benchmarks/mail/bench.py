@@ -103,7 +103,7 @@ from django.db import connection, connections, transaction  # noqa: E402
 from radicado.channels.actions import create_mailbox  # noqa: E402
 from radicado.channels.models import Mailbox, MessageIndex, OutboundMail, RawMessage  # noqa: E402
 from radicado.customers.actions import create_contact, create_customer  # noqa: E402
-from radicado.tickets.mail_in import IngestResult, ingest_email, ingest_many, ingest_stream  # noqa: E402
+from radicado.tickets.intake import IngestResult, ingest_email, ingest_many, ingest_stream  # noqa: E402
 from radicado.tickets.models import Attachment, Note, Reply, Ticket  # noqa: E402
 from radicado.tickets.profiles import install_profile, load_profile  # noqa: E402
 from radicado.workspaces.actions import add_member, create_workspace, ensure_user  # noqa: E402
@@ -1104,7 +1104,7 @@ def lmtp_pass(mailbox: Mailbox, mix: Mix, connections_n: int, total: int, groupe
     from django.utils import timezone
 
     from radicado.channels.email.lmtp import start_lmtp_server
-    from radicado.tickets.mail_gather import GroupIntake, mailboxes_for
+    from radicado.tickets.intake import GroupIntake, mailboxes_for
     from radicado.web.management.commands.mail import LMTP_CONNECTIONS, deliver_by_recipient
 
     msgs = mix.batch(total)
@@ -1143,7 +1143,7 @@ def lmtp_pass(mailbox: Mailbox, mix: Mix, connections_n: int, total: int, groupe
                 with lock:
                     got.append(result)
 
-    import radicado.tickets.mail_gather as gather
+    import radicado.tickets.intake.gather as gather
 
     real_many = gather.ingest_many
 

@@ -24,10 +24,18 @@ from radicado.tickets import actions, notify
 from radicado.tickets.events import record_event
 from radicado.tickets.intake import ingest_email, ingest_many
 from radicado.tickets.models import EventKind, Priority, Reply, Ticket, TicketEvent
-from radicado.tickets.tests.test_mail_batch import pair, seen_by_users, stream  # noqa: F401 (a fixture)
+from radicado.tickets.tests.test_mail_batch import _workspace, seen_by_users, stream
 from radicado.tickets.whatsapp_in import receive_whatsapp
 
 LATER = NOW + dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def pair(db: Any, settings: Any, tmp_path: Any) -> tuple[Mailbox, Mailbox]:
+    from conftest import use_tmp_storage
+
+    use_tmp_storage(settings, tmp_path)
+    return _workspace("uno", "UNO"), _workspace("dos", "DOS")
 
 
 def _new_ticket(cast: Cast, subject: str) -> Ticket:
@@ -121,9 +129,7 @@ def test_a_whatsapp_message_whose_registration_failed_is_registered_when_the_pro
     Contact.objects.filter(id=cast.contacts["erin"].id).update(phone_e164="+573001112233")
     Ticket.objects.filter(requester=cast.contacts["erin"]).update(category="closed")
     account = WhatsAppAccount.objects.create(workspace=cast.ws_a, provider="meta", number="+5716000000")
-    message = InboundMessage(
-        provider_message_id="wamid.1", from_number="+573001112233", text="Necesito ayuda", at=NOW
-    )
+    message = InboundMessage(provider_message_id="wamid.1", from_number="+573001112233", text="Necesito ayuda", at=NOW)
     real = actions.create_ticket
     monkeypatch.setattr(actions, "create_ticket", lambda **kw: (_ for _ in ()).throw(RuntimeError("db hiccup")))
     with pytest.raises(RuntimeError):
