@@ -148,16 +148,6 @@ def guarded() -> Iterator[None]:
         _guarded.reset(token)
 
 
-@contextlib.contextmanager
-def unguarded() -> Iterator[None]:
-    """Framework bookkeeping that is not a domain write (e.g. Django's own sessions); use sparingly."""
-    token = _guarded.set(False)
-    try:
-        yield
-    finally:
-        _guarded.reset(token)
-
-
 def _tables() -> frozenset[str]:
     global _domain_tables
     if _domain_tables is None:
