@@ -26,7 +26,9 @@
 # It measures a snapshot of the work tree (tracked and untracked files, copied to
 # $WORK/src; SNAPSHOT=0 runs in place), so that edits made while it runs cannot change
 # what is measured half-way. SRC_TREE=/path measures another copy of the code instead
-# (e.g. the tree before a change), with this checkout's virtual environment.
+# (e.g. the tree before a change), with this checkout's virtual environment and this checkout's
+# harness (bench.py, report.py, copied over a snapshot of that tree; HARNESS=tree: the tree's own,
+# in place).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,8 +88,16 @@ PY=$VENV/bin/python
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)
 SRC=$ROOT
-if [ -n "${SRC_TREE:-}" ]; then   # measure another copy of the code (e.g. before a change) with this venv
+if [ -n "${SRC_TREE:-}" ] && [ "${HARNESS:-here}" = tree ]; then   # another copy of the code, with its own harness
   SRC=$(cd "$SRC_TREE" && pwd); COMMIT="$COMMIT (tree $SRC)"
+elif [ -n "${SRC_TREE:-}" ]; then   # another copy of the code (e.g. before a change), measured by this harness
+  TREE=$(cd "$SRC_TREE" && pwd)
+  COMMIT="$COMMIT (tree $TREE at $(git -C "$TREE" rev-parse --short HEAD 2>/dev/null || echo '?'), harness of $COMMIT)"
+  SRC=$WORK/src
+  mkdir -p "$SRC"
+  (cd "$TREE" && git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf - 2> /dev/null) | tar -xf - -C "$SRC"
+  cp "$HERE/bench.py" "$HERE/report.py" "$SRC/benchmarks/mail/"
 elif [ "${SNAPSHOT:-1}" = 1 ] && git rev-parse --git-dir > /dev/null 2>&1; then
   SRC=$WORK/src
   mkdir -p "$SRC"

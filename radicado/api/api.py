@@ -22,6 +22,7 @@ from radicado.customers.access import (
     customers_visible_to,
 )
 from radicado.customers.models import Contact, Customer
+from radicado.errors import UserError
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket, tickets_visible_to
 from radicado.tickets.models import Channel, Ticket
@@ -49,15 +50,10 @@ api = NinjaAPI(
 )
 
 
-@api.exception_handler(actions.TicketError)
-def ticket_error(request: HttpRequest, exc: actions.TicketError) -> Any:
-    status = 403 if isinstance(exc, actions.NotPermitted) else 409 if isinstance(exc, actions.TicketClosed) else 400
-    return api.create_response(request, {"detail": str(exc)}, status=status)
-
-
-@api.exception_handler(ValueError)
-def value_error(request: HttpRequest, exc: ValueError) -> Any:
-    return api.create_response(request, {"detail": str(exc)}, status=400)
+@api.exception_handler(UserError)
+def user_error(request: HttpRequest, exc: UserError) -> Any:
+    """A request the domain refused, with its message; any other exception is a bug (a 500)."""
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
 
 
 def actor_of(request: HttpRequest) -> Actor:

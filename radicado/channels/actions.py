@@ -11,6 +11,7 @@ from radicado.action import action
 from radicado.channels.jobs import send_after_commit, send_outbound, send_whatsapp
 from radicado.channels.models import Mailbox, OutboundMail, OutboundStatus, UnknownSenderPolicy, WhatsAppMessage
 from radicado.channels.queries import EMAIL, RETRYABLE, WHATSAPP
+from radicado.errors import UserError
 from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User, Workspace
 
@@ -62,7 +63,7 @@ class OutboundNotFound(LookupError):
     """No outgoing message with that channel and id in the workspace (interfaces answer 404)."""
 
 
-class NotRetryable(ValueError):
+class NotRetryable(UserError):
     """The message already went out (sent, delivered or read): there is nothing to retry."""
 
 

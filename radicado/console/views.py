@@ -17,6 +17,7 @@ from radicado.customers.access import (
     contacts_visible_to,
     customers_visible_to,
 )
+from radicado.errors import UserError
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_agent, tickets_visible_to
@@ -134,7 +135,7 @@ def post_message(request: ActorRequest, number: int) -> HttpResponse:
             uploads=uploads_from(request),
             now=now(),
         )
-    except ValueError as exc:
+    except UserError as exc:
         error = str(exc)
     return _after_edit(request, number, error)
 
@@ -164,12 +165,14 @@ def update(request: ActorRequest, number: int) -> HttpResponse:
             team = next((t for t in choices.teams if t.code == value), None)
             actions.set_team(actor=actor, ticket=ticket, team=team, now=now())
         elif field == "level":
+            if value not in Level.values:
+                raise StopIteration
             actions.set_level(actor=actor, ticket=ticket, level=Level(value), now=now())
         else:
             error = "?"
     except StopIteration:
         error = "?"
-    except ValueError as exc:
+    except UserError as exc:
         error = str(exc)
     return _after_edit(request, number, error)
 
@@ -205,7 +208,7 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
             )
         except StopIteration:
             error = "type"
-        except ValueError as exc:
+        except UserError as exc:
             error = str(exc)
         except ContactNotFound:
             error = "contact"
@@ -290,19 +293,25 @@ def ask_confirmation(request: ActorRequest, number: int) -> HttpResponse:
         request_confirmation(
             actor=request.actor,
             ticket=ticket,
-            kind=ConfirmationKind(request.POST.get("kind", "estimate")),
+            kind=_confirmation_kind(request.POST.get("kind", "estimate")),
             description=request.POST.get("description", ""),
             hours=_decimal(request.POST.get("hours")),
             amount=_decimal(request.POST.get("amount")),
             now=now(),
         )
-    except ValueError as exc:  # ConfirmationError, NotPermitted, a bad kind
+    except UserError as exc:  # ConfirmationError, NotPermitted
         error = str(exc)
     return _after_edit(request, number, error)
+
+
+def _confirmation_kind(value: str) -> ConfirmationKind:
+    if value not in ConfirmationKind.values:
+        raise UserError(_("Choose what the customer is asked to approve."))
+    return ConfirmationKind(value)
 
 
 def _decimal(value: str | None) -> Decimal | None:
     try:
         return Decimal(value.replace(",", ".")) if value and value.strip() else None
     except InvalidOperation:
-        raise ValueError(_("Write the number of hours or the amount with digits only.")) from None
+        raise UserError(_("Write the number of hours or the amount with digits only.")) from None

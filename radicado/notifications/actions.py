@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.notifications.defaults import DEFAULT_RULES, DEFAULT_TEXTS
 from radicado.notifications.models import (
     Audience,
@@ -25,7 +26,7 @@ from radicado.workspaces.models import Workspace
 TEMPLATE_FIELDS = ("subject_es", "body_es", "subject_en", "body_en")
 
 
-class RuleError(ValueError):
+class RuleError(UserError):
     """The rule cannot be saved; the message is for the admin."""
 
 

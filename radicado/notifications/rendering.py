@@ -14,6 +14,8 @@ from typing import Any
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.utils.translation import gettext as _
 
+from radicado.errors import UserError
+
 ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=False, string_if_invalid="")
 
 # The variables a template may use, with a sample value for previews and checks.
@@ -46,7 +48,7 @@ def variables(context: dict[str, Any] = SAMPLE_CONTEXT, prefix: str = "") -> lis
     return names
 
 
-class TemplateInvalid(ValueError):
+class TemplateInvalid(UserError):
     """The template cannot be compiled; the message is for the admin who wrote it."""
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.customers.access import access_contact
+from radicado.errors import UserError
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
@@ -81,7 +82,7 @@ def new_request(request: ActorRequest) -> HttpResponse:
                     uploads=uploads_from(request),
                     now=now(),
                 )
-            except ValueError as exc:
+            except UserError as exc:
                 error = str(exc)
             else:
                 messages.success(request, registered_message(ticket, now=now()))
@@ -130,7 +131,7 @@ def reply(request: ActorRequest, number: int) -> HttpResponse:
             uploads=uploads_from(request),
             now=now(),
         )
-    except ValueError as exc:
+    except UserError as exc:
         error = str(exc)
     if request.htmx and not error:  # type: ignore[attr-defined]
         return render(request, "portal/_conversation.html", _detail_context(request, number))
@@ -147,7 +148,7 @@ def transition(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
     try:
         actions.transition_ticket(actor=request.actor, ticket=ticket, to_state=request.POST.get("to", ""), now=now())
-    except ValueError as exc:
+    except UserError as exc:
         return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from radicado.action import action
 from radicado.businesstime import Calendar, CalendarError
+from radicado.errors import UserError
 from radicado.sla.clocks import recompute_calendar
 from radicado.sla.models import BusinessCalendar
 from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User
 
 
-class InvalidCalendar(ValueError):
+class InvalidCalendar(UserError):
     """The calendar definition does not parse; the message names the field."""
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from radicado.action import cached
 from radicado.businesstime import Calendar
+from radicado.errors import UserError
 from radicado.sla.models import BusinessCalendar, PriorityMatrix, SmlmvRate, Target, TargetKind, Tier
 
 
@@ -32,7 +33,7 @@ class TicketFacts:
     catalog_item: str = ""
 
 
-class PriorityNotAllowed(ValueError):
+class PriorityNotAllowed(UserError):
     """The customer's tier does not use this priority (T2)."""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from radicado.action import action
 from radicado.businesstime import Calendar, CalendarError
+from radicado.errors import UserError
 from radicado.sla.models import BusinessCalendar, Policy, PriorityMatrix, Target, TargetKind, TargetUnit, Tier
 from radicado.workspaces.actions import audit
 from radicado.workspaces.models import Workspace
@@ -15,7 +16,7 @@ from radicado.workspaces.models import Workspace
 TARGET_MATCH_FIELDS = ("tier", "customer", "ticket_type", "priority", "catalog_item", "channel")
 
 
-class SlaSpecError(ValueError):
+class SlaSpecError(UserError):
     """The ANS section of a profile is inconsistent; the message names the entry."""
 
 

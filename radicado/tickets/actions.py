@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
+from radicado import errors
 from radicado.action import action, cached, insert, update
 from radicado.customers.models import Contact
+from radicado.errors import Conflict, UserError
 from radicado.sla import clocks as sla_clocks
 from radicado.sla.rules import PriorityNotAllowed, check_priority
 from radicado.tickets import automations, notify, surveys, terms
@@ -42,11 +44,11 @@ SUBJECT_MAX = 250
 BODY_MAX = 100_000
 
 
-class TicketError(ValueError):
+class TicketError(UserError):
     """A request that cannot be carried out; the message is for the user."""
 
 
-class TicketClosed(TicketError):
+class TicketClosed(TicketError, Conflict):
     """The ticket is closed for good (T6): a new request must be registered."""
 
 
@@ -54,7 +56,7 @@ class TransitionNotAllowed(TicketError):
     pass
 
 
-class NotPermitted(TicketError):
+class NotPermitted(TicketError, errors.NotPermitted):
     pass
 
 

@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
 from radicado.action import insert
+from radicado.errors import UserError
 from radicado.tickets.models import Attachment, Note, Reply, Ticket
 from radicado.workspaces.models import User
 
@@ -62,7 +63,7 @@ ALLOWED_EXTENSIONS = frozenset(
 )
 
 
-class AttachmentRejected(ValueError):
+class AttachmentRejected(UserError):
     """An upload that breaks a limit; the message says which and how to fix it."""
 
 

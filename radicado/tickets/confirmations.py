@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.tickets.actions import NotPermitted, move_to_category, move_to_state
 from radicado.tickets.events import record_event
 from radicado.tickets.mail_out import queue_ticket_mail
@@ -30,7 +31,7 @@ from radicado.tickets.terms import ensure_terms_accepted
 from radicado.workspaces.access import Actor
 
 
-class ConfirmationError(ValueError):
+class ConfirmationError(UserError):
     """The confirmation cannot be asked or answered as requested; the message is for the user."""
 
 

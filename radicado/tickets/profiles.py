@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.notifications.actions import RuleError, install_rules
 from radicado.sla.setup import install_sla_setup, validate_sla
 from radicado.tickets.terms import publish_terms
@@ -24,7 +25,7 @@ from radicado.workspaces.models import Workspace
 PROFILES_DIR = Path(settings.BASE_DIR) / "profiles"
 
 
-class ProfileError(ValueError):
+class ProfileError(UserError):
     pass
 
 

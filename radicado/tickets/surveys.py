@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.tickets import notify
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, Survey, Ticket
@@ -17,7 +18,7 @@ from radicado.tickets.models import EventKind, Survey, Ticket
 SCORES = range(1, 6)
 
 
-class SurveyError(ValueError):
+class SurveyError(UserError):
     """The answer cannot be taken; the message is for the person answering."""
 
 

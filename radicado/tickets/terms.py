@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.tickets.events import record_event
 from radicado.tickets.models import EventKind, TermsAcceptance, TermsVersion, Ticket
 from radicado.workspaces.access import Actor
@@ -16,7 +17,7 @@ from radicado.workspaces.actions import audit
 from radicado.workspaces.models import User, Workspace
 
 
-class TermsError(ValueError):
+class TermsError(UserError):
     """The terms cannot be accepted (or published) as asked; the message is for the user."""
 
 

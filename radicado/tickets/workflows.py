@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from radicado.action import action
+from radicado.errors import UserError
 from radicado.tickets.models import (
     TERMINAL_CATEGORIES,
     Category,
@@ -24,7 +25,7 @@ from radicado.workspaces.actions import audit
 from radicado.workspaces.models import Role, Workspace
 
 
-class WorkflowSpecError(ValueError):
+class WorkflowSpecError(UserError):
     """The ticket setup in a profile is inconsistent; the message says where."""
 
 

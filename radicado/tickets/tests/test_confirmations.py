@@ -14,6 +14,7 @@ from django.utils import translation
 from conftest import NOW, Cast
 from radicado.channels.actions import create_mailbox
 from radicado.channels.models import OutboundMail
+from radicado.errors import UserError
 from radicado.sla.models import Clock
 from radicado.tickets.confirmations import ConfirmationError, request_confirmation
 from radicado.tickets.models import Confirmation, ConfirmationKind, Ticket
@@ -134,7 +135,7 @@ def test_the_emailed_link_answers_without_signing_in_and_clocks_pause_meanwhile(
 
 
 def test_only_staff_ask_and_only_from_the_console(cast: Cast) -> None:
-    with pytest.raises(ValueError, match="staff"):
+    with pytest.raises(UserError, match="staff"):
         request_confirmation(
             actor=cast.actor("carol"), ticket=ticket(cast), kind=ConfirmationKind.QUOTE, description="x", now=NOW
         )
