@@ -27,8 +27,8 @@ Whether the action runs inside a batch is never its business: the intake wall
 (``radicado.tickets.intake``) and this module are the only code that imports the unit of work.
 
 Writes outside any action are a bug: with ``settings.RADICADO_STRICT_WRITES`` (on in the tests),
-an INSERT, UPDATE or DELETE on a domain table made while serving a request, a job or a command
-outside an action raises ``WriteOutsideAction``.
+any statement other than a read that names a domain table, made while serving a request outside an
+action, raises ``WriteOutsideAction``.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class WriteOutsideAction(RuntimeError):
 
 
 _guarded: ContextVar[bool] = ContextVar("radicado_writes_guarded", default=False)
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
-_domain_tables: frozenset[str] | None = None
+_READ = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|SHOW|EXPLAIN|SET)\b", re.IGNORECASE)
+_domain_tables: re.Pattern[str] | None = None
 
 
 @contextlib.contextmanager
@@ -148,21 +148,29 @@ def guarded() -> Iterator[None]:
         _guarded.reset(token)
 
 
-def _tables() -> frozenset[str]:
+def _tables() -> re.Pattern[str]:
+    """Any domain table named as a whole word, quoted or not (join tables of many-to-many fields too)."""
     global _domain_tables
     if _domain_tables is None:
         from django.apps import apps
 
-        _domain_tables = frozenset(
-            m._meta.db_table.lower() for m in apps.get_models() if m.__module__.startswith("radicado.")
+        names = sorted(
+            {
+                m._meta.db_table.lower()
+                for m in apps.get_models(include_auto_created=True)
+                if m._meta.app_config is not None and m._meta.app_config.name.startswith("radicado.")
+            },
+            key=len,
+            reverse=True,
         )
+        _domain_tables = re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, names))})(?![\w$])", re.IGNORECASE)
     return _domain_tables
 
 
 def refuse_writes_outside_actions(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
     """A connection's execute wrapper (installed when ``RADICADO_STRICT_WRITES`` is on)."""
-    if _guarded.get() and not in_action():
-        found = _WRITE.match(sql)
-        if found and found.group(1).lower() in _tables():
-            raise WriteOutsideAction(f"{found.group(1)} written outside an action: {sql[:120]}")
+    if _guarded.get() and not in_action() and not _READ.match(sql):
+        found = _tables().search(sql)  # any statement that is not a read and names a domain table
+        if found:
+            raise WriteOutsideAction(f"{found.group(0)} written outside an action: {sql[:120]}")
     return execute(sql, params, many, context)

@@ -56,10 +56,12 @@ class UnitOfWork:
 
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
-        self._pending: list[tuple[Model, bool]] = []  # (row, ignore_conflicts), in the order they were made
+        self._pending: list[tuple[Model, bool, Model]] = []  # (snapshot, ignore_conflicts, row), in order made
         self._pending_of: dict[type[Model], list[Model]] = {}  # the same rows, per model
         self._made_of: dict[type[Model], list[Model]] = {}  # every row inserted, written or pending, per model
         self._new: set[tuple[type[Model], Any]] = set()  # (model, pk) of every row inserted
+        self._new_order: list[tuple[type[Model], Any]] = []  # the same, in the order made
+        self._marks: list[tuple[str, dict[type[Model], int], int, dict[Any, int]]] = []  # open savepoints (see _mark)
         self._updates: dict[type[Model], dict[Any, tuple[Model, dict[str, Any]]]] = {}  # model -> pk -> (row, fields)
         self._tables: dict[type[Model], str] = {}  # models with rows or updates waiting -> their table name
         self._pattern: re.Pattern[str] | None = None  # matches the names in _tables
@@ -91,11 +93,14 @@ class UnitOfWork:
         else:
             if obj.pk is None and not ignore_conflicts:
                 obj.pk = self.reserve_id(model)
-            self._pending.append((_snapshot(obj), ignore_conflicts))
+            _stamp(obj)
+            self._pending.append((_snapshot(obj), ignore_conflicts, obj))
             self._pending_of.setdefault(model, []).append(obj)
             self._waiting(model)
+            obj._state.adding, obj._state.db = False, connection.alias  # as after a save: a later save() updates
         if obj.pk is not None:
             self._new.add((model, obj.pk))
+            self._new_order.append((model, obj.pk))
 
     def reserve_id(self, model: type[Model]) -> int:
         """A primary key for a ``model`` row to be inserted later, from the table's own sequence.
@@ -151,14 +156,50 @@ class UnitOfWork:
         cannot miss a waiting row. Before a savepoint opens, everything waiting is written, so that
         a rollback to it cannot take away rows the unit of work counts as written.
         """
-        if self._tables and not self._flushing:
-            if sql.startswith("SAVEPOINT"):
+        if sql.startswith(("SAVEPOINT", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT")):
+            if sql.startswith("SAVEPOINT") and self._tables and not self._flushing:
                 self.flush()
-            else:
-                named = self._named(sql)
-                if named:
-                    self.flush(named)
+            result = execute(sql, params, many, context)
+            self._mark(sql)
+            return result
+        if self._tables and not self._flushing:
+            named = self._named(sql)
+            if named:
+                self.flush(named)
         return execute(sql, params, many, context)
+
+    def _mark(self, sql: str) -> None:
+        """Follow savepoints opened inside the unit of work: a rollback to one forgets what was made since.
+
+        Rows made inside a savepoint were written at once (``add``); after ``ROLLBACK TO SAVEPOINT`` they
+        are gone from the database, so they leave ``made``/``is_new`` and the after-commit items collected
+        since go too, exactly as ``transaction.on_commit`` callbacks of a rolled-back savepoint do.
+        """
+        verb, _, sid = sql.rpartition(" ")
+        if verb == "SAVEPOINT":
+            made = {model: len(rows) for model, rows in self._made_of.items()}
+            items = {key: len(entry[1]) for key, entry in self._after_commit.items()}
+            self._marks.append((sid, made, len(self._new_order), items))
+            return
+        at = next((i for i in range(len(self._marks) - 1, -1, -1) if self._marks[i][0] == sid), None)
+        if at is None:
+            return
+        _, made, new_count, items = self._marks[at]
+        if verb == "ROLLBACK TO SAVEPOINT":
+            for model, rows in self._made_of.items():
+                del rows[made.get(model, 0) :]
+            for entry in self._new_order[new_count:]:
+                self._new.discard(entry)
+            del self._new_order[new_count:]
+            for key in list(self._after_commit):
+                kept = items.get(key, 0)
+                if kept:
+                    del self._after_commit[key][1][kept:]
+                else:
+                    del self._after_commit[key]
+            del self._marks[at + 1 :]  # the savepoint itself stays open after a rollback to it
+        else:  # RELEASE
+            del self._marks[at:]
 
     def _named(self, sql: str) -> list[type[Model]]:
         if self._pattern is None:
@@ -204,20 +245,24 @@ class UnitOfWork:
             updates, self._updates = self._updates, {}
             self._tables, self._pattern = {}, None
         else:
-            rows = [(obj, ignore) for obj, ignore in self._pending if type(obj) in only]
-            self._pending = [(obj, ignore) for obj, ignore in self._pending if type(obj) not in only]
+            rows = [entry for entry in self._pending if type(entry[0]) in only]
+            self._pending = [entry for entry in self._pending if type(entry[0]) not in only]
             updates = {m: self._updates.pop(m) for m in only if m in self._updates}
             for model in only:
                 self._pending_of.pop(model, None)
                 self._tables.pop(model, None)
             self._pattern = None
-        groups: dict[tuple[type[Model], bool], list[Model]] = {}
-        for obj, ignore in rows:
-            groups.setdefault((type(obj), ignore), []).append(obj)
+        groups: dict[tuple[type[Model], bool], list[tuple[Model, Model]]] = {}
+        for snapshot, ignore, obj in rows:
+            groups.setdefault((type(snapshot), ignore), []).append((snapshot, obj))
         self._flushing = True
         try:
-            for (model, ignore), objs in groups.items():
-                model._default_manager.bulk_create(objs, ignore_conflicts=ignore)
+            for (model, ignore), pairs in groups.items():
+                model._default_manager.bulk_create([snapshot for snapshot, _ in pairs], ignore_conflicts=ignore)
+                auto = [f.attname for f in _auto_fields(model)]
+                for snapshot, obj in pairs:  # the stamps bulk_create gave the row, on the row in hand too
+                    for name in auto:
+                        setattr(obj, name, getattr(snapshot, name))
             for model, changes in updates.items():
                 by_fields: dict[tuple[str, ...], list[Model]] = {}
                 for obj, fields in changes.values():
@@ -227,6 +272,20 @@ class UnitOfWork:
                     model._default_manager.bulk_update(objs, list(names))
         finally:
             self._flushing = False
+
+
+@functools.cache
+def _auto_fields(model: type[Model]) -> tuple[Any, ...]:
+    """The ``auto_now``/``auto_now_add`` fields of a model."""
+    return tuple(
+        f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    )
+
+
+def _stamp(obj: Model) -> None:
+    """Fill ``auto_now``/``auto_now_add`` fields now, as ``save`` would, so the row in hand has its values."""
+    for field in _auto_fields(type(obj)):
+        setattr(obj, field.attname, field.pre_save(obj, add=True))
 
 
 def _snapshot(obj: M) -> M:
@@ -277,6 +336,7 @@ def unit_of_work() -> Iterator[UnitOfWork]:
             uow.flush()
         for run_now in uow._before_commit:
             run_now()
+        uow.flush()  # what those wrote through the unit of work
         for run, items in uow._after_commit.values():  # outside any savepoint: they follow the transaction
             transaction.on_commit(functools.partial(run, items))
     finally:

@@ -8,7 +8,7 @@ import secrets
 
 from django.conf import settings
 
-from radicado.action import action, insert
+from radicado.action import acting, action, insert
 from radicado.workspaces.models import (
     ApiToken,
     AuditEntry,
@@ -184,7 +184,8 @@ def sign_in(*, email: str, password: str, address: str, now: dt.datetime) -> Use
     keys = throttle_keys(email=email, address=address)
     if is_login_throttled(keys=keys, now=now):
         raise LoginThrottled
-    user = authenticate(username=email.strip().lower(), password=password)
+    with acting():  # checking a password may upgrade its stored hash (a write)
+        user = authenticate(username=email.strip().lower(), password=password)
     if user is None or not isinstance(user, User):
         record_login_failure(keys=keys, now=now)
         raise InvalidCredentials

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Literal, overload
 
+from django.db import transaction
+
 from radicado import unit_of_work
 from radicado.action import acting
 from radicado.channels.email.parsing import ParsedEmail
@@ -35,7 +37,9 @@ def batch_of(mailbox: Mailbox, *, expected: int) -> Iterator[BatchLookup]:
 
     ``expected``: how many messages the batch routes (ids and ticket numbers are taken that many at once).
     """
-    with acting(), unit_of_work.unit_of_work() as uow:
+    # Its own transaction (a savepoint if called inside one), so that a failed batch can be rolled back
+    # and its messages routed one by one, even when a caller holds a transaction.
+    with transaction.atomic(), acting(), unit_of_work.unit_of_work() as uow:
         uow.expected = expected
         lookup = BatchLookup(uow, mailbox)
         token = lookups.install(lookup)

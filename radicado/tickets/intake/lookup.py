@@ -269,9 +269,11 @@ class BatchLookup(MessageLookup):
         return super().outbound_key_used(ticket=ticket, key=key)
 
     def first_response_due(self, ticket: Ticket) -> dt.datetime | None:
-        if self.uow.is_new(ticket):  # its clocks are the batch's too
-            clocks = [c for c in self.uow.made(Clock) if c.ticket_id == ticket.id]
-            return next((c.due_at for c in clocks if c.kind == TargetKind.FIRST_RESPONSE), None)
+        # While the ticket's clocks still wait to be written, they are as they were made; once written,
+        # later changes go through fresh copies, so the database has the answer.
+        waiting = [c for c in self.uow.pending(Clock) if c.ticket_id == ticket.id]
+        if waiting and self.uow.is_new(ticket):
+            return next((c.due_at for c in waiting if c.kind == TargetKind.FIRST_RESPONSE), None)
         return super().first_response_due(ticket)
 
     def next_ticket_number(self, workspace_id: int) -> int:

@@ -170,3 +170,54 @@ def test_actions_nest_in_one_transaction(cast: Cast) -> None:
     with pytest.raises(RuntimeError):
         outer()
     assert Customer.objects.get(id=cast.acme.id).name == "ACME"
+
+
+# --- found in review (each failed before its fix) ---------------------------------------------------
+
+
+def test_a_row_written_in_a_batch_can_be_saved_again_like_one_saved_at_once(cast: Cast) -> None:
+    from radicado.customers.actions import create_contact
+
+    with transaction.atomic(), unit_of_work.unit_of_work() as uow:
+        contact = create_contact(customer=cast.acme, name="Zoe", email="zoe@example.com", now=NOW)
+        assert contact.created_at is not None  # stamped at once, as a save would
+        uow.flush()
+        contact.name = "Zoe Díaz"
+        contact.save()  # an UPDATE of the written row, not a second INSERT
+    assert Contact.objects.get(id=contact.id).name == "Zoe Díaz"
+
+
+def test_a_rollback_to_a_savepoint_in_a_batch_forgets_what_was_made_inside_it(
+    cast: Cast, django_capture_on_commit_callbacks: Any
+) -> None:
+    from radicado.action import on_commit_grouped
+    from radicado.channels.models import AutoReply
+
+    ran: list[Any] = []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), unit_of_work.unit_of_work() as uow:
+        try:
+            with transaction.atomic():
+                insert(AutoReply(workspace_id=cast.ws_a.id, address="x@example.com", sent_at=NOW))
+                on_commit_grouped("nudge", 1, ran.append)
+                raise RuntimeError("best effort failed")
+        except RuntimeError:
+            pass
+        on_commit_grouped("nudge", 2, ran.append)
+        assert uow.made(AutoReply) == []
+    assert ran == [[2]]
+    assert not AutoReply.objects.filter(address="x@example.com").exists()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda cast: Customer.objects.bulk_create(  # SQLite: INSERT OR IGNORE INTO
+            [Customer(workspace=cast.ws_a, code="nuevo", name="Nuevo")], ignore_conflicts=True
+        ),
+        lambda cast: cast.ws_a.teams.first().members.add(cast.ws_a.memberships.first()),  # a join table
+    ],
+    ids=["insert-or-ignore", "join-table"],
+)
+def test_the_write_guard_sees_every_form_of_write(cast: Cast, write: Any) -> None:
+    with guarded(), pytest.raises(WriteOutsideAction), transaction.atomic():
+        write(cast)
