@@ -32,7 +32,7 @@ from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
 from radicado.channels.email.prepare import Prepared, Preparer
 from radicado.channels.jobs import send_after_commit, send_outbound
-from radicado.channels.models import Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
+from radicado.channels.models import IntakeOutcome, Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
 from radicado.channels.outbox import queue_mail
 from radicado.channels.rawstore import (
     OUTCOME_FIELDS,
@@ -59,7 +59,7 @@ EMPTY_BODY = "(mensaje sin texto)"
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # created | threaded | ignored | quarantined | held | rejected
+    outcome: IntakeOutcome
     ticket: str | None = None
     detail: str = ""
     raw_id: int | None = None
@@ -82,7 +82,7 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime)
     row, new = store_raw(workspace_id=mailbox.workspace_id, raw=raw, source=source, now=now)
     if not new and row.status != RawStatus.RECEIVED:
         return IngestResult(
-            outcome="ignored",
+            outcome=IntakeOutcome.IGNORED,
             detail="duplicate",
             raw_id=row.id,
             ticket=_reference(row.ticket_id),
@@ -209,7 +209,7 @@ def ingest_many(
             ticket_id = done.ticket_id if done is not None else row.ticket_id
             ticket = done.ticket if done is not None else _reference(row.ticket_id)
             results[i] = IngestResult(
-                outcome="ignored", detail="duplicate", raw_id=row.id, ticket=ticket, ticket_id=ticket_id
+                outcome=IntakeOutcome.IGNORED, detail="duplicate", raw_id=row.id, ticket=ticket, ticket_id=ticket_id
             )
     return [r for r in results if r is not None]
 
@@ -307,7 +307,7 @@ def _process(
 
     if isinstance(parsed, UnparseableEmail):
         outcome(status=RawStatus.QUARANTINED, outcome="quarantined", detail=str(parsed))
-        return IngestResult(outcome="quarantined", detail=str(parsed), raw_id=row.id)
+        return IngestResult(outcome=IntakeOutcome.QUARANTINED, detail=str(parsed), raw_id=row.id)
     uow = unit_of_work.current()
     try:
         # Alone, a message has its own savepoint. In a batch it has none (two round trips fewer): if it
@@ -343,7 +343,7 @@ def _process(
             from_address=parsed.from_address or "",
             subject=parsed.subject,
         )
-        return IngestResult(outcome="quarantined", detail=str(exc), raw_id=row.id)
+        return IngestResult(outcome=IntakeOutcome.QUARANTINED, detail=str(exc), raw_id=row.id)
     return IngestResult(
         outcome=result.outcome, ticket=result.ticket, detail=result.detail, raw_id=row.id, ticket_id=ticket_id
     )
@@ -368,15 +368,15 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
     sender = parsed.from_address or ""
     contact, seen, ours = _first_lookups(ws_id, parsed.message_id or "", sender)
     if seen:
-        return IngestResult(outcome="ignored", detail="duplicate message-id")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="duplicate message-id")
     if ours:
-        return IngestResult(outcome="ignored", detail="from our own address")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="from our own address")
     if parsed.is_bounce:
         return _bounce(mailbox=mailbox, parsed=parsed, now=now)
     if parsed.automatic:
-        return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail=f"automatic: {parsed.automatic}")
     if not sender:
-        return IngestResult(outcome="held", detail="no sender address")
+        return IngestResult(outcome=IntakeOutcome.HELD, detail="no sender address")
     ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact)
     if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
         return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
@@ -395,7 +395,10 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         _index(ws_id, parsed, ticket, now)
         _note_skipped(ticket, skipped, now)
         return IngestResult(
-            outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}", ticket_id=ticket.id
+            outcome=IntakeOutcome.THREADED,
+            ticket=ticket.reference,
+            detail=f"{how}; reply {reply.id}",
+            ticket_id=ticket.id,
         )
     follows = ticket.reference if ticket is not None else None
     new = _register(
@@ -416,7 +419,10 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Ingest
         known.numbers[new.number] = new.id
     notify.announce_registration(ticket=new, actor=None, now=now)  # after _index: it threads
     return IngestResult(
-        outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
+        outcome=IntakeOutcome.CREATED,
+        ticket=new.reference,
+        detail=f"follows {follows}" if follows else "",
+        ticket_id=new.id,
     )
 
 
@@ -602,11 +608,13 @@ def _bounce(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Inges
     ticket_id = _indexed_ticket(mailbox.workspace_id, parsed.bounced_message_ids, newest=False)
     ticket = _ticket_of(mailbox, id=ticket_id) if ticket_id is not None else None
     if ticket is None:
-        return IngestResult(outcome="ignored", detail="bounce for no known message")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="bounce for no known message")
     system = Actor(workspace=ticket.workspace, role="agent", name="Radicado")
     body = _("An e-mail about this ticket could not be delivered:") + "\n\n" + (parsed.text[:2000] or EMPTY_BODY)
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
-    return IngestResult(outcome="ignored", ticket=ticket.reference, detail="bounce noted", ticket_id=ticket.id)
+    return IngestResult(
+        outcome=IntakeOutcome.IGNORED, ticket=ticket.reference, detail="bounce noted", ticket_id=ticket.id
+    )
 
 
 def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime, how: str) -> IngestResult:
@@ -620,17 +628,20 @@ def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
     _index(ticket.workspace_id, parsed, ticket, now)
     return IngestResult(
-        outcome="threaded", ticket=ticket.reference, detail=f"{how}; unknown sender as note", ticket_id=ticket.id
+        outcome=IntakeOutcome.THREADED,
+        ticket=ticket.reference,
+        detail=f"{how}; unknown sender as note",
+        ticket_id=ticket.id,
     )
 
 
 def _unknown_sender(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime) -> Contact | IngestResult:
     policy = mailbox.unknown_senders
     if policy == UnknownSenderPolicy.HOLD:
-        return IngestResult(outcome="held", detail="unknown sender held for review")
+        return IngestResult(outcome=IntakeOutcome.HELD, detail="unknown sender held for review")
     if policy == UnknownSenderPolicy.REJECT:
         _reject_notice(mailbox=mailbox, parsed=parsed, now=now)
-        return IngestResult(outcome="rejected", detail="unknown sender rejected")
+        return IngestResult(outcome=IntakeOutcome.REJECTED, detail="unknown sender rejected")
     customer = unit_of_work.memoised(  # read (or made) once per batch
         ("floating", mailbox.workspace_id, mailbox.floating_customer_code),
         lambda: _floating_customer(mailbox, now),
@@ -737,5 +748,5 @@ def reprocess_raw(*, workspace_id: int, raw_id: int, now: dt.datetime) -> Ingest
     row = RawMessage.objects.filter(workspace_id=workspace_id, id=raw_id, status__in=REVIEW_STATUSES).first()
     mailbox = Mailbox.objects.filter(workspace_id=workspace_id).select_related("workspace").order_by("id").first()
     if row is None or mailbox is None:
-        return IngestResult(outcome="not found")
+        return IngestResult(outcome=IntakeOutcome.NOT_FOUND)
     return process_raw(mailbox=mailbox, row=row, now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from radicado.channels.models import WhatsAppAccount, WhatsAppMessage
+from radicado.channels.models import WhatsAppAccount, WhatsAppMessage, WhatsAppStatus
 from radicado.channels.whatsapp.transport import InboundMessage, number_variants
 from radicado.customers.access import actor_for_contact
 from radicado.customers.models import Contact
@@ -34,7 +34,7 @@ def receive_whatsapp(*, account: WhatsAppAccount, message: InboundMessage, now: 
         inbound=True,
         number=message.from_number,
         text=message.text,
-        status="received",
+        status=WhatsAppStatus.RECEIVED,
         provider_message_id=message.provider_message_id,
         created_at=now,
         status_at=message.at,
