@@ -79,11 +79,11 @@ def deliver_due(
         limit = max(limit, len(ids))  # a batch's send job names all its rows
     sent = 0
     for row in claim_due(pending, now=now, limit=limit):
-        sent += attempt(cast(M, row), send=send, max_attempts=max_attempts, now=now)
+        sent += _attempt(cast(M, row), send=send, max_attempts=max_attempts, now=now)
     return sent
 
 
-def attempt(row: M, *, send: Transport[M], max_attempts: int, now: dt.datetime) -> bool:
+def _attempt(row: M, *, send: Transport[M], max_attempts: int, now: dt.datetime) -> bool:
     """Send one claimed row and record the result on it; True when it went out."""
     attempts = cast(_Claimed, row).attempts  # this one included: the claim counted it
     same_row = type(row)._default_manager.filter(pk=row.pk)

@@ -113,7 +113,7 @@ def _send_mail(mail: OutboundMail, *, config: SmtpConfig | None, now: dt.datetim
             raw=bytes(mail.raw),
         )
     except SmtpError as exc:
-        # Some recipients took it: a retry goes only to the ones that refused, never duplicates.
+        # When some recipients took it, a retry goes only to the ones that refused: nobody gets it twice.
         retry = {"rcpt_to": sorted(exc.refused)} if exc.accepted else None
         raise DeliveryFailed(str(exc), permanent=exc.permanent, on_retry=retry) from exc
     return {"sent_at": now}
