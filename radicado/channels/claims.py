@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.models import F, Model, QuerySet
 
+from radicado.action import action
+
 LEASE = dt.timedelta(minutes=5)
 _lease: ContextVar[dt.timedelta] = ContextVar("outbox_lease", default=LEASE)
 
@@ -45,11 +47,19 @@ def claim_due(qs: QuerySet[Any], *, now: dt.datetime, limit: int) -> Iterator[Mo
         # The lease runs from this claim, not from the batch's start: a slow batch (relay
         # timeouts) must not hand later rows out with a lease that has already run out.
         held_until = now + _lease.get() + dt.timedelta(seconds=time.monotonic() - started)
-        claimed = model.objects.filter(id=row_id, status="pending", next_attempt_at=seen).update(
-            next_attempt_at=held_until, attempts=F("attempts") + 1
-        )
+        claimed = _claim(model, row_id, seen, held_until)
         if claimed == 1:
             yield model.objects.get(id=row_id)
+
+
+@action
+def _claim(model: type[Model], row_id: int, seen: dt.datetime, held_until: dt.datetime) -> int:
+    """Move a pending row's next attempt a lease ahead if it is still as it was read (1 = claimed)."""
+    return int(
+        model._default_manager.filter(id=row_id, status="pending", next_attempt_at=seen).update(
+            next_attempt_at=held_until, attempts=F("attempts") + 1
+        )
+    )
 
 
 def backoff(attempts: int, *, cap_minutes: int = 240) -> dt.timedelta:

@@ -64,7 +64,7 @@ class RawMessage(models.Model):
     from_address = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=RawStatus.choices, default=RawStatus.RECEIVED)
-    outcome = models.CharField(max_length=20, blank=True)  # created, threaded, ignored, quarantined, ...
+    outcome = models.CharField(max_length=20, blank=True)  # an IntakeOutcome; blank until routed
     detail = models.TextField(blank=True)
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -94,9 +94,24 @@ class MessageIndex(models.Model):
 
 
 class OutboundStatus(models.TextChoices):
+    """The statuses of an outbox row that ``channels.delivery`` reads and writes (every channel has them)."""
+
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed permanently")
+
+
+class IntakeOutcome(models.TextChoices):
+    """What became of one inbound message (``mail_in.IngestResult.outcome``, ``RawMessage.outcome``)."""
+
+    CREATED = "created", _("New request")
+    THREADED = "threaded", _("Added to a request")
+    IGNORED = "ignored", _("Ignored")
+    QUARANTINED = "quarantined", _("Quarantined")
+    HELD = "held", _("Held for review")
+    REJECTED = "rejected", _("Rejected")
+    # Reprocessing only: no message kept for review with that id in the workspace.
+    NOT_FOUND = "not found", _("Not found")
 
 
 class OutboundMail(models.Model):
@@ -167,6 +182,18 @@ class WhatsAppAccount(models.Model):
     followup_template_language = models.CharField(max_length=10, default="es")
 
 
+class WhatsAppStatus(models.TextChoices):
+    """An outgoing message is an outbox row (pending, sent, failed, as ``OutboundStatus``) that the provider's
+    status webhooks move on to delivered and read; an incoming one is received."""
+
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed permanently")
+    RECEIVED = "received", _("Received")
+
+
 class WhatsAppMessage(models.Model):
     """One WhatsApp message in or out; outgoing ones are the outbox (attempts, backoff, status)."""
 
@@ -178,7 +205,7 @@ class WhatsAppMessage(models.Model):
     template = models.CharField(max_length=100, blank=True)
     params = models.JSONField(default=list, blank=True)
     within_window = models.BooleanField(default=False)
-    status = models.CharField(max_length=12, default="pending")  # pending, sent, delivered, read, failed, received
+    status = models.CharField(max_length=12, choices=WhatsAppStatus.choices, default=WhatsAppStatus.PENDING)
     provider_message_id = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -1,20 +1,21 @@
 """Outbound mail as rows: written with the event, sent after commit, retried with backoff.
 
-A row is claimed with a conditional UPDATE (a short lease), so several senders never
-send it twice at once; a crash after SMTP accepted it and before the row is marked
-sent can repeat one message, never lose it.
+Sending is ``delivery.deliver_due`` (shared with WhatsApp) with SMTP as the transport: a row is
+claimed with a conditional UPDATE (a short lease), so several senders never send it twice at once;
+a crash after SMTP accepted it and before the row is marked sent can repeat one message, never lose it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from django.conf import settings
 
 from radicado.action import insert
-from radicado.channels.claims import backoff, claim_due
+from radicado.channels.delivery import ChannelUnavailable, DeliveryFailed, deliver_due
 from radicado.channels.email.smtp import SmtpError, send_message
 from radicado.channels.models import OutboundMail, OutboundStatus
 
@@ -85,40 +86,34 @@ def queue_mail(
 def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100) -> int:
     """Send pending mail whose time has come (or the given ids); return how many were sent."""
     config = smtp_config()
-    qs = OutboundMail.objects.filter(status=OutboundStatus.PENDING)
-    if ids is not None:
-        qs = qs.filter(id__in=ids)
-        limit = max(limit, len(ids))  # a batch's send job names all its rows
-    sent = 0
-    for mail in claim_due(qs, now=now, limit=limit):
-        assert isinstance(mail, OutboundMail)
-        mail_id = mail.id
-        if config is None:
-            OutboundMail.objects.filter(id=mail_id).update(last_error="RADICADO_SMTP_URL no está configurado")
-            continue
-        try:
-            send_message(
-                host=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                starttls=config.starttls,
-                ssl=config.ssl,
-                mail_from=mail.mail_from,
-                rcpt_to=list(mail.rcpt_to),
-                raw=bytes(mail.raw),
-            )
-        except SmtpError as exc:
-            failed = exc.permanent or mail.attempts >= MAX_ATTEMPTS
-            if exc.accepted and not failed:
-                # Some recipients took it: retry only the ones that refused, never duplicate.
-                OutboundMail.objects.filter(id=mail_id).update(rcpt_to=sorted(exc.refused))
-            OutboundMail.objects.filter(id=mail_id).update(
-                status=OutboundStatus.FAILED if failed else OutboundStatus.PENDING,
-                next_attempt_at=None if failed else now + backoff(mail.attempts),
-                last_error=str(exc)[:2000],
-            )
-            continue
-        OutboundMail.objects.filter(id=mail_id).update(status=OutboundStatus.SENT, sent_at=now, last_error="")
-        sent += 1
-    return sent
+    return deliver_due(
+        OutboundMail.objects.filter(status=OutboundStatus.PENDING),
+        send=lambda mail: _send_mail(mail, config=config, now=now),
+        max_attempts=MAX_ATTEMPTS,
+        now=now,
+        ids=ids,
+        limit=limit,
+    )
+
+
+def _send_mail(mail: OutboundMail, *, config: SmtpConfig | None, now: dt.datetime) -> dict[str, Any]:
+    """Hand one message to the relay (the e-mail transport of ``delivery.deliver_due``)."""
+    if config is None:
+        raise ChannelUnavailable("RADICADO_SMTP_URL no está configurado")
+    try:
+        send_message(
+            host=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            starttls=config.starttls,
+            ssl=config.ssl,
+            mail_from=mail.mail_from,
+            rcpt_to=list(mail.rcpt_to),
+            raw=bytes(mail.raw),
+        )
+    except SmtpError as exc:
+        # When some recipients took it, a retry goes only to the ones that refused: nobody gets it twice.
+        retry = {"rcpt_to": sorted(exc.refused)} if exc.accepted else None
+        raise DeliveryFailed(str(exc), permanent=exc.permanent, on_retry=retry) from exc
+    return {"sent_at": now}

@@ -15,25 +15,22 @@ from typing import Any
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from radicado.channels.models import OutboundMail, OutboundStatus, WhatsAppMessage
+from radicado.channels.models import OutboundMail, OutboundStatus, WhatsAppMessage, WhatsAppStatus
 
 EMAIL = "email"
 WHATSAPP = "whatsapp"
 CHANNELS = {EMAIL: _("E-mail"), WHATSAPP: _("WhatsApp")}
 # Status filter → stored statuses per channel (a WhatsApp message delivered or read was sent).
 STATUS_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
-    "pending": {EMAIL: (OutboundStatus.PENDING,), WHATSAPP: ("pending",)},
-    "sent": {EMAIL: (OutboundStatus.SENT,), WHATSAPP: ("sent", "delivered", "read")},
-    "failed": {EMAIL: (OutboundStatus.FAILED,), WHATSAPP: ("failed",)},
+    OutboundStatus.PENDING: {EMAIL: (OutboundStatus.PENDING,), WHATSAPP: (WhatsAppStatus.PENDING,)},
+    OutboundStatus.SENT: {
+        EMAIL: (OutboundStatus.SENT,),
+        WHATSAPP: (WhatsAppStatus.SENT, WhatsAppStatus.DELIVERED, WhatsAppStatus.READ),
+    },
+    OutboundStatus.FAILED: {EMAIL: (OutboundStatus.FAILED,), WHATSAPP: (WhatsAppStatus.FAILED,)},
 }
-STATUS_LABELS = {
-    "pending": _("Pending"),
-    "sent": _("Sent"),
-    "delivered": _("Delivered"),
-    "read": _("Read"),
-    "failed": _("Failed permanently"),
-}
-RETRYABLE = frozenset({"pending", "failed"})
+STATUS_LABELS = {status.value: status.label for status in (*OutboundStatus, *WhatsAppStatus)}
+RETRYABLE = frozenset({OutboundStatus.PENDING, OutboundStatus.FAILED})
 # Ties on created_at are broken by channel (this rank, descending) and then id (descending).
 _RANK = {EMAIL: 0, WHATSAPP: 1}
 
@@ -144,7 +141,7 @@ def _whatsapp_rows(workspace_id: int, statuses: tuple[str, ...] | None, where: Q
             ticket_number=r["ticket__number"],
             status=r["status"],
             attempts=r["attempts"],
-            next_attempt_at=r["next_attempt_at"] if r["status"] == "pending" else None,
+            next_attempt_at=r["next_attempt_at"] if r["status"] == WhatsAppStatus.PENDING else None,
             last_error=r["last_error"],
             created_at=r["created_at"],
             sent_at=r["status_at"] if r["status"] not in RETRYABLE else None,

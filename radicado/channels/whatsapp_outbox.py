@@ -1,5 +1,7 @@
 """WhatsApp messages as rows: queued with the event, sent after commit, retried, statuses applied.
 
+Sending is ``delivery.deliver_due`` (shared with e-mail) with the provider as the transport.
+
 Best effort by design (T7): nothing here raises into the caller's transaction, and a failed
 WhatsApp message never touches the ticket or its e-mail.
 """
@@ -7,9 +9,10 @@ WhatsApp message never touches the ticket or its e-mail.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from radicado.channels.claims import backoff, claim_due
-from radicado.channels.models import WhatsAppAccount, WhatsAppMessage, WhatsAppProvider
+from radicado.channels.delivery import DeliveryFailed, deliver_due
+from radicado.channels.models import WhatsAppAccount, WhatsAppMessage, WhatsAppProvider, WhatsAppStatus
 from radicado.channels.whatsapp.meta import DEFAULT_BASE_URL as META_API
 from radicado.channels.whatsapp.meta import MetaCloudTransport
 from radicado.channels.whatsapp.transport import (
@@ -85,41 +88,34 @@ def queue_whatsapp(
 
 def send_due(*, now: dt.datetime, ids: list[int] | None = None, limit: int = 100) -> int:
     """Send pending messages whose time has come (or the given ids); return how many were sent."""
-    qs = WhatsAppMessage.objects.filter(status="pending", inbound=False)
-    if ids is not None:
-        qs = qs.filter(id__in=ids)
-        limit = max(limit, len(ids))  # a batch's send job names all its rows
-    sent = 0
-    for message in claim_due(qs, now=now, limit=limit):
-        assert isinstance(message, WhatsAppMessage)
-        message_id = message.id
-        account = WhatsAppAccount.objects.filter(workspace_id=message.workspace_id).first()
-        if account is None:
-            WhatsAppMessage.objects.filter(id=message_id).update(status="failed", last_error="sin cuenta de WhatsApp")
-            continue
-        outgoing = OutgoingMessage(
-            to=message.number,
-            text=message.text,
-            within_window=message.within_window,
-            template=message.template or None,
-            template_language=account.followup_template_language,
-            template_params=[str(p) for p in message.params],
-        )
-        try:
-            result = transport_for(account).send(outgoing)
-        except TransportError as exc:
-            failed = exc.permanent or message.attempts >= MAX_ATTEMPTS
-            WhatsAppMessage.objects.filter(id=message_id).update(
-                status="failed" if failed else "pending",
-                next_attempt_at=None if failed else now + backoff(message.attempts),
-                last_error=str(exc)[:2000],
-            )
-            continue
-        WhatsAppMessage.objects.filter(id=message_id).update(
-            status="sent", provider_message_id=result.provider_message_id, status_at=now, last_error=""
-        )
-        sent += 1
-    return sent
+    return deliver_due(
+        WhatsAppMessage.objects.filter(status=WhatsAppStatus.PENDING, inbound=False),
+        send=lambda message: _send_message(message, now=now),
+        max_attempts=MAX_ATTEMPTS,
+        now=now,
+        ids=ids,
+        limit=limit,
+    )
+
+
+def _send_message(message: WhatsAppMessage, *, now: dt.datetime) -> dict[str, Any]:
+    """Hand one message to the workspace's provider (the WhatsApp transport of ``delivery.deliver_due``)."""
+    account = WhatsAppAccount.objects.filter(workspace_id=message.workspace_id).first()
+    if account is None:
+        raise DeliveryFailed("sin cuenta de WhatsApp", permanent=True)
+    outgoing = OutgoingMessage(
+        to=message.number,
+        text=message.text,
+        within_window=message.within_window,
+        template=message.template or None,
+        template_language=account.followup_template_language,
+        template_params=[str(p) for p in message.params],
+    )
+    try:
+        result = transport_for(account).send(outgoing)
+    except TransportError as exc:
+        raise DeliveryFailed(str(exc), permanent=exc.permanent) from exc
+    return {"provider_message_id": result.provider_message_id, "status_at": now}
 
 
 def apply_status(*, workspace_id: int, update: StatusUpdate) -> bool:
@@ -127,7 +123,9 @@ def apply_status(*, workspace_id: int, update: StatusUpdate) -> bool:
     message = WhatsAppMessage.objects.filter(
         workspace_id=workspace_id, provider_message_id=update.provider_message_id, inbound=False
     ).first()
-    if message is None or not status_advances(message.status if message.status != "pending" else None, update.status):
+    if message is None:
+        return False
+    if not status_advances(None if message.status == WhatsAppStatus.PENDING else message.status, update.status):
         return False
     WhatsAppMessage.objects.filter(id=message.id).update(
         status=update.status, status_at=update.at, last_error=update.error or message.last_error

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from radicado.action import action
-from radicado.channels.models import WebhookDelivery, WhatsAppAccount, WhatsAppMessage
+from radicado.channels.models import WebhookDelivery, WhatsAppAccount, WhatsAppMessage, WhatsAppStatus
 from radicado.channels.whatsapp.transport import InboundMessage, StatusUpdate, number_variants
 from radicado.channels.whatsapp_outbox import apply_status
 from radicado.customers.access import actor_for_contact
@@ -38,7 +38,7 @@ def receive_whatsapp(*, account: WhatsAppAccount, message: InboundMessage, now: 
         inbound=True,
         number=message.from_number,
         text=message.text,
-        status="received",
+        status=WhatsAppStatus.RECEIVED,
         provider_message_id=message.provider_message_id,
         created_at=now,
         status_at=message.at,

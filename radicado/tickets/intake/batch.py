@@ -22,7 +22,7 @@ from radicado import unit_of_work
 from radicado.action import acting
 from radicado.channels.email.parsing import ParsedEmail
 from radicado.channels.email.prepare import Prepared, Preparer
-from radicado.channels.models import Mailbox, RawMessage, RawStatus
+from radicado.channels.models import IntakeOutcome, Mailbox, RawMessage, RawStatus
 from radicado.channels.rawstore import file_mode, local_root, save_outcomes, store_many
 from radicado.tickets import lookups
 from radicado.tickets.intake.lookup import BatchLookup
@@ -166,6 +166,6 @@ def ingest_many(
             ticket_id = done.ticket_id if done is not None else row.ticket_id
             ticket = done.ticket if done is not None else reference(row.ticket_id)
             results[i] = IngestResult(
-                outcome="ignored", detail="duplicate", raw_id=row.id, ticket=ticket, ticket_id=ticket_id
+                outcome=IntakeOutcome.IGNORED, detail="duplicate", raw_id=row.id, ticket=ticket, ticket_id=ticket_id
             )
     return [r for r in results if r is not None]

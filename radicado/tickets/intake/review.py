@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from radicado.channels.models import Mailbox, RawMessage, RawStatus
+from radicado.channels.models import IntakeOutcome, Mailbox, RawMessage, RawStatus
 from radicado.tickets.intake.routing import IngestResult, process_raw
 
 REVIEW_STATUSES = (RawStatus.QUARANTINED, RawStatus.HELD, RawStatus.REJECTED)
@@ -24,5 +24,5 @@ def reprocess_raw(*, workspace_id: int, raw_id: int, now: dt.datetime) -> Ingest
     row = RawMessage.objects.filter(workspace_id=workspace_id, id=raw_id, status__in=REVIEW_STATUSES).first()
     mailbox = Mailbox.objects.filter(workspace_id=workspace_id).select_related("workspace").order_by("id").first()
     if row is None or mailbox is None:
-        return IngestResult(outcome="not found")
+        return IngestResult(outcome=IntakeOutcome.NOT_FOUND)
     return process_raw(mailbox=mailbox, row=row, now=now)

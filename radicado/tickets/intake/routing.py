@@ -26,7 +26,7 @@ from radicado.action import action, cached, insert
 from radicado.channels.email.compose import compose, new_message_id
 from radicado.channels.email.parsing import ParsedEmail, UnparseableEmail, parse_email
 from radicado.channels.jobs import send_after_commit, send_outbound
-from radicado.channels.models import Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
+from radicado.channels.models import IntakeOutcome, Mailbox, MessageIndex, RawMessage, RawStatus, UnknownSenderPolicy
 from radicado.channels.outbox import queue_mail
 from radicado.channels.rawstore import OUTCOME_FIELDS, read_raw, set_outcome, store_raw
 from radicado.customers.access import actor_for_contact
@@ -45,7 +45,7 @@ EMPTY_BODY = "(mensaje sin texto)"
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # created | threaded | ignored | quarantined | held | rejected
+    outcome: IntakeOutcome
     ticket: str | None = None
     detail: str = ""
     raw_id: int | None = None
@@ -68,7 +68,7 @@ def ingest_email(*, mailbox: Mailbox, raw: bytes, source: str, now: dt.datetime)
     row, new = store_raw(workspace_id=mailbox.workspace_id, raw=raw, source=source, now=now)
     if not new and row.status != RawStatus.RECEIVED:
         return IngestResult(
-            outcome="ignored",
+            outcome=IntakeOutcome.IGNORED,
             detail="duplicate",
             raw_id=row.id,
             ticket=reference(row.ticket_id),
@@ -112,8 +112,8 @@ def process(
             row.save(update_fields=OUTCOME_FIELDS)
 
     if isinstance(parsed, UnparseableEmail):
-        outcome(status=RawStatus.QUARANTINED, outcome="quarantined", detail=str(parsed))
-        return IngestResult(outcome="quarantined", detail=str(parsed), raw_id=row.id)
+        outcome(status=RawStatus.QUARANTINED, outcome=IntakeOutcome.QUARANTINED, detail=str(parsed))
+        return IngestResult(outcome=IntakeOutcome.QUARANTINED, detail=str(parsed), raw_id=row.id)
     try:
         # Alone, a message has its own savepoint. In a batch it has none (two round trips fewer): if it
         # fails, the whole batch is rolled back and done again one message at a time (``ingest_many``).
@@ -142,13 +142,13 @@ def process(
         log.exception("inbound mail %s quarantined", row.id)
         outcome(
             status=RawStatus.QUARANTINED,
-            outcome="quarantined",
+            outcome=IntakeOutcome.QUARANTINED,
             detail=f"{type(exc).__name__}: {exc}",
             message_id=parsed.message_id or "",
             from_address=parsed.from_address or "",
             subject=parsed.subject,
         )
-        return IngestResult(outcome="quarantined", detail=str(exc), raw_id=row.id)
+        return IngestResult(outcome=IntakeOutcome.QUARANTINED, detail=str(exc), raw_id=row.id)
     return IngestResult(
         outcome=result.outcome, ticket=result.ticket, detail=result.detail, raw_id=row.id, ticket_id=ticket_id
     )
@@ -173,15 +173,15 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime, lookup: M
     sender = parsed.from_address or ""
     contact, seen, ours = lookup.first(ws_id, parsed.message_id or "", sender)
     if seen:
-        return IngestResult(outcome="ignored", detail="duplicate message-id")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="duplicate message-id")
     if ours:
-        return IngestResult(outcome="ignored", detail="from our own address")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="from our own address")
     if parsed.is_bounce:
         return _bounce(mailbox=mailbox, parsed=parsed, now=now, lookup=lookup)
     if parsed.automatic:
-        return IngestResult(outcome="ignored", detail=f"automatic: {parsed.automatic}")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail=f"automatic: {parsed.automatic}")
     if not sender:
-        return IngestResult(outcome="held", detail="no sender address")
+        return IngestResult(outcome=IntakeOutcome.HELD, detail="no sender address")
     ticket, how = _thread(mailbox=mailbox, parsed=parsed, contact=contact, lookup=lookup)
     if ticket is not None and (contact is None or contact.customer_id != ticket.customer_id):
         return _stranger_on_ticket(ticket=ticket, parsed=parsed, now=now, how=how)
@@ -200,7 +200,10 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime, lookup: M
         _index(ws_id, parsed, ticket, now)
         _note_skipped(ticket, skipped, now)
         return IngestResult(
-            outcome="threaded", ticket=ticket.reference, detail=f"{how}; reply {reply.id}", ticket_id=ticket.id
+            outcome=IntakeOutcome.THREADED,
+            ticket=ticket.reference,
+            detail=f"{how}; reply {reply.id}",
+            ticket_id=ticket.id,
         )
     follows = ticket.reference if ticket is not None else None
     new = _register(
@@ -218,7 +221,10 @@ def _route(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime, lookup: M
     lookup.registered(new)  # the next message about it may take it as it is
     notify.announce_registration(ticket=new, actor=None, now=now)  # after _index: it threads
     return IngestResult(
-        outcome="created", ticket=new.reference, detail=f"follows {follows}" if follows else "", ticket_id=new.id
+        outcome=IntakeOutcome.CREATED,
+        ticket=new.reference,
+        detail=f"follows {follows}" if follows else "",
+        ticket_id=new.id,
     )
 
 
@@ -303,11 +309,13 @@ def _bounce(*, mailbox: Mailbox, parsed: ParsedEmail, now: dt.datetime, lookup: 
     ticket_id = lookup.indexed_ticket(mailbox.workspace_id, parsed.bounced_message_ids, newest=False)
     ticket = lookup.ticket(mailbox, id=ticket_id) if ticket_id is not None else None
     if ticket is None:
-        return IngestResult(outcome="ignored", detail="bounce for no known message")
+        return IngestResult(outcome=IntakeOutcome.IGNORED, detail="bounce for no known message")
     system = Actor(workspace=ticket.workspace, role="agent", name="Radicado")
     body = _("An e-mail about this ticket could not be delivered:") + "\n\n" + (parsed.text[:2000] or EMPTY_BODY)
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
-    return IngestResult(outcome="ignored", ticket=ticket.reference, detail="bounce noted", ticket_id=ticket.id)
+    return IngestResult(
+        outcome=IntakeOutcome.IGNORED, ticket=ticket.reference, detail="bounce noted", ticket_id=ticket.id
+    )
 
 
 def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime, how: str) -> IngestResult:
@@ -321,7 +329,10 @@ def _stranger_on_ticket(*, ticket: Ticket, parsed: ParsedEmail, now: dt.datetime
     actions.add_note(actor=system, ticket=ticket, body=body, now=now)
     _index(ticket.workspace_id, parsed, ticket, now)
     return IngestResult(
-        outcome="threaded", ticket=ticket.reference, detail=f"{how}; unknown sender as note", ticket_id=ticket.id
+        outcome=IntakeOutcome.THREADED,
+        ticket=ticket.reference,
+        detail=f"{how}; unknown sender as note",
+        ticket_id=ticket.id,
     )
 
 
@@ -330,10 +341,10 @@ def _unknown_sender(
 ) -> Contact | IngestResult:
     policy = mailbox.unknown_senders
     if policy == UnknownSenderPolicy.HOLD:
-        return IngestResult(outcome="held", detail="unknown sender held for review")
+        return IngestResult(outcome=IntakeOutcome.HELD, detail="unknown sender held for review")
     if policy == UnknownSenderPolicy.REJECT:
         _reject_notice(mailbox=mailbox, parsed=parsed, now=now)
-        return IngestResult(outcome="rejected", detail="unknown sender rejected")
+        return IngestResult(outcome=IntakeOutcome.REJECTED, detail="unknown sender rejected")
     customer = lookup.floating_customer(mailbox, now)
     contact = create_contact(
         customer=customer, name=parsed.from_name or parsed.from_address or "", now=now, email=parsed.from_address or ""
