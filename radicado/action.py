@@ -27,8 +27,8 @@ Whether the action runs inside a batch is never its business: the intake wall
 (``radicado.tickets.intake``) and this module are the only code that imports the unit of work.
 
 Writes outside any action are a bug: with ``settings.RADICADO_STRICT_WRITES`` (on in the tests),
-any statement other than a read that names a domain table, made while serving a request outside an
-action, raises ``WriteOutsideAction``.
+any statement other than a read that names a domain table, made outside an action while serving a
+request, running a job or a command (``guarded`` / ``guarded_call``), raises ``WriteOutsideAction``.
 """
 
 from __future__ import annotations
@@ -134,7 +134,17 @@ class WriteOutsideAction(RuntimeError):
 
 
 _guarded: ContextVar[bool] = ContextVar("radicado_writes_guarded", default=False)
-_READ = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|SHOW|EXPLAIN|SET)\b", re.IGNORECASE)
+# Statements that are not a domain write: reads, transaction control, and schema changes (migrations).
+_READ = re.compile(
+    r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|SHOW|EXPLAIN|SET|CREATE|ALTER|DROP)\b", re.IGNORECASE
+)
+# The table a plain write names: INSERT [OR …] INTO, REPLACE INTO, UPDATE [OR …] [ONLY], DELETE FROM [ONLY],
+# TRUNCATE [TABLE], possibly schema-qualified and quoted.
+_TARGET = re.compile(
+    r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?(?:\s+ONLY)?|DELETE\s+FROM(?:\s+ONLY)?"
+    r'|TRUNCATE(?:\s+TABLE)?(?:\s+ONLY)?)\s+((?:"?\w+"?\.)?"?\w+"?)',
+    re.IGNORECASE,
+)
 _domain_tables: re.Pattern[str] | None = None
 
 
@@ -146,6 +156,17 @@ def guarded() -> Iterator[None]:
         yield
     finally:
         _guarded.reset(token)
+
+
+def guarded_call(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run ``fn`` (a job, a command's ``handle``) under ``guarded()``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with guarded():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _tables() -> re.Pattern[str]:
@@ -170,7 +191,11 @@ def _tables() -> re.Pattern[str]:
 def refuse_writes_outside_actions(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
     """A connection's execute wrapper (installed when ``RADICADO_STRICT_WRITES`` is on)."""
     if _guarded.get() and not in_action() and not _READ.match(sql):
-        found = _tables().search(sql)  # any statement that is not a read and names a domain table
+        target = _TARGET.match(sql)
+        if target:  # the table written: a domain table (not, say, a migration's "new__" copy)?
+            found = _tables().fullmatch(target.group(1).rpartition(".")[2].replace('"', ""))
+        else:  # any other statement that is not a read: does it name a domain table at all?
+            found = _tables().search(sql)
         if found:
             raise WriteOutsideAction(f"{found.group(0)} written outside an action: {sql[:120]}")
     return execute(sql, params, many, context)

@@ -34,6 +34,7 @@ def create_mailbox(
     return mailbox
 
 
+@action
 def claim_polling(*, mailbox_id: int, now: dt.datetime, lease: dt.timedelta) -> dt.datetime | None:
     """Take the mailbox for one ``mail poll`` run until ``now + lease``; None when another run holds it.
 
@@ -47,6 +48,7 @@ def claim_polling(*, mailbox_id: int, now: dt.datetime, lease: dt.timedelta) -> 
     return until if taken == 1 else None
 
 
+@action
 def renew_polling(*, mailbox_id: int, held: dt.datetime, now: dt.datetime, lease: dt.timedelta) -> dt.datetime | None:
     """Extend a lease this run holds (``held``, as claimed or last renewed); None if it was lost meanwhile."""
     until = now + lease
@@ -54,6 +56,7 @@ def renew_polling(*, mailbox_id: int, held: dt.datetime, now: dt.datetime, lease
     return until if kept == 1 else None
 
 
+@action
 def release_polling(*, mailbox_id: int, held: dt.datetime) -> None:
     """Give the mailbox back (only if this run still holds it)."""
     Mailbox.objects.filter(id=mailbox_id, polled_until=held).update(polled_until=None)

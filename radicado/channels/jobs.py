@@ -9,7 +9,7 @@ from django.db.models import Model
 from django.utils import timezone
 from huey.contrib.djhuey import db_task
 
-from radicado.action import on_commit_grouped
+from radicado.action import guarded_call, on_commit_grouped
 from radicado.channels import whatsapp_outbox
 from radicado.channels.outbox import send_due
 
@@ -44,6 +44,7 @@ def _nudge(job: Callable[[int | list[int]], object], ids: int | list[int]) -> No
 
 
 @db_task(retries=0)
+@guarded_call
 def send_outbound(mail_ids: int | list[int]) -> None:
     """Send queued messages now (enqueued after commit; the sweep catches lost ones)."""
     send_due(now=timezone.now(), ids=mail_ids if isinstance(mail_ids, list) else [mail_ids])
@@ -55,6 +56,7 @@ def send_pending() -> int:
 
 
 @db_task(retries=0)
+@guarded_call
 def send_whatsapp(message_ids: int | list[int]) -> None:
     """Send queued WhatsApp messages now (after commit; the sweep retries)."""
     whatsapp_outbox.send_due(now=timezone.now(), ids=message_ids if isinstance(message_ids, list) else [message_ids])

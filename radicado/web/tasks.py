@@ -10,36 +10,42 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from radicado.action import guarded_call
 from radicado.channels import jobs as channel_jobs
 from radicado.tickets import automations
 from radicado.tickets.sla import sweep_clocks
 
 
 @db_periodic_task(crontab(minute="*"))
+@guarded_call
 def sla_sweep() -> int:
     """Fire due ANS warnings, breaches and escalation levels."""
     return sweep_clocks(now=timezone.now())
 
 
 @db_periodic_task(crontab(minute="*"))
+@guarded_call
 def outbound_mail_sweep() -> int:
     """Send mail whose immediate send was lost, and retries that are due."""
     return channel_jobs.send_pending()
 
 
 @db_periodic_task(crontab(minute="*"))
+@guarded_call
 def whatsapp_sweep() -> int:
     """Send WhatsApp messages whose immediate send was lost, and retries that are due."""
     return channel_jobs.send_pending_whatsapp()
 
 
 @db_periodic_task(crontab(minute="*"))
+@guarded_call
 def workflow_automations() -> int:
     """Automatic moves that are due (auto-close after silence, T5 / I8)."""
     return automations.run_due(now=timezone.now())
 
 
 @db_periodic_task(crontab(minute="*/2"))
+@guarded_call
 def poll_mailboxes() -> None:
     """Read every mailbox that has IMAP settings."""
     from django.core.management import call_command

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from radicado.action import guarded
 from radicado.web.demo import DEMO_PASSWORD, load_demo
 
 
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        call_command("migrate", interactive=False, verbosity=0)
-        logins = load_demo(now=timezone.now())
+        call_command("migrate", interactive=False, verbosity=0)  # schema work, not a domain write
+        with guarded():
+            logins = load_demo(now=timezone.now())
         if logins is None:
             self.stdout.write("Los datos de demostración ya estaban cargados.")
         else:

@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
+from radicado.action import guarded_call
 from radicado.channels import claims
 from radicado.channels.actions import claim_polling, release_polling, renew_polling
 from radicado.channels.email.imap import ImapError, Undelivered, poll_mailbox
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         again = sub.add_parser("reprocess", help="Process quarantined messages again")
         again.add_argument("--workspace", required=True)
 
+    @guarded_call
     def handle(self, *args: Any, **opts: Any) -> None:
         getattr(self, f"_{opts['action']}")(opts)
 

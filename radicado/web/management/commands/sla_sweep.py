@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from radicado.action import guarded_call
 from radicado.tickets.sla import sweep_clocks
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=float, default=0, help="Repeat every SECONDS (0: once).")
         parser.add_argument("--limit", type=int, default=500, help="At most this many clocks per sweep.")
 
+    @guarded_call
     def handle(self, *args: Any, **opts: Any) -> None:
         while True:
             fired = sweep_clocks(now=timezone.now(), limit=opts["limit"])
