@@ -30,8 +30,9 @@ from radicado.tickets.queries import (
     LOOKUP_RELATIONS,
     QueueFilter,
     filter_tickets,
+    priority_by_code,
+    ticket_type_by_code,
     timeline,
-    workspace_choices,
 )
 from radicado.tickets.sla import ans_of
 from radicado.tickets.terms import TermsError, accept_terms
@@ -239,13 +240,12 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
 def create(request: HttpRequest, payload: s.TicketIn) -> Any:
     """Register a ticket; customers for themselves, staff for any contact."""
     actor = actor_of(request)
-    choices = workspace_choices(workspace_id=actor.workspace.id)
-    ticket_type = next((t for t in choices.types if t.code == payload.type), None)
+    ticket_type = ticket_type_by_code(workspace_id=actor.workspace.id, code=payload.type)
     if ticket_type is None:
         return Status(400, {"detail": f"Tipo desconocido: {payload.type}"})
     priority = None
     if payload.priority:
-        priority = next((p for p in choices.priorities if p.code == payload.priority), None)
+        priority = priority_by_code(workspace_id=actor.workspace.id, code=payload.priority)
         if priority is None:
             return Status(400, {"detail": f"Prioridad desconocida: {payload.priority}"})
     contact_id = payload.requester_id or actor.contact_id
@@ -267,7 +267,7 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
         impact=payload.impact,
         now=now(),
     )
-    return Status(201, ticket_out(access_ticket(actor=actor, number=ticket.number)))
+    return Status(201, ticket_out(ticket))  # as registered: its type, priority, state and people are in hand
 
 
 @tickets.get("/{number}", response=s.TicketDetail)

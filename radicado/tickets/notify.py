@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -278,9 +279,12 @@ def notify(
     return queued
 
 
-def announce_registration(*, ticket: Ticket, actor: Actor | None, now: dt.datetime) -> int:
+def announce_registration(
+    *, ticket: Ticket, actor: Actor | None, now: dt.datetime, due: dt.datetime | EllipsisType | None = ...
+) -> int:
     """The registration notice, with the first-response due time when the ANS sets one."""
-    due = lookups().first_response_due(ticket)
+    if due is ...:  # the caller did not say (it did not start the clocks itself)
+        due = lookups().first_response_due(ticket)
     return notify(
         ticket=ticket,
         event="ticket.registered",

@@ -167,6 +167,16 @@ class WorkspaceChoices:
         return out
 
 
+def ticket_type_by_code(*, workspace_id: int, code: str) -> TicketType | None:
+    """One request type of the workspace by its code (an API payload names it)."""
+    return TicketType.objects.filter(workspace_id=workspace_id, code=code).first()
+
+
+def priority_by_code(*, workspace_id: int, code: str) -> Priority | None:
+    """One priority of the workspace by its code."""
+    return Priority.objects.filter(workspace_id=workspace_id, code=code).first()
+
+
 def workspace_choices(*, workspace_id: int) -> WorkspaceChoices:
     """Everything a filter bar or a field editor offers, in five small queries."""
     states = list(WorkflowState.objects.filter(workspace_id=workspace_id).order_by("order", "id"))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from radicado.action import action, cached, insert
 from radicado.customers.models import Contact
 from radicado.sla import clocks as sla_clocks
+from radicado.sla.models import TargetKind
 from radicado.sla.rules import PriorityNotAllowed, check_priority
 from radicado.tickets import automations, notify, terms
 from radicado.tickets import sla as ticket_sla
@@ -144,7 +145,8 @@ def create_ticket(
     store_uploads(ticket=ticket, uploads=uploads, uploaded_by=actor.user, now=now)
     if ticket_type.requires_terms:  # post_terms would do nothing else, after reading the current version
         terms.post_terms(ticket=ticket, now=now)
-    sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now, tier=tier)
+    started = sla_clocks.start_clocks(facts=ticket_sla.facts_of(ticket), now=now, tier=tier)
     if announce:
-        notify.announce_registration(ticket=ticket, actor=actor, now=now)
+        due = next((c.due_at for c in started.clocks if c.kind == TargetKind.FIRST_RESPONSE), None)
+        notify.announce_registration(ticket=ticket, actor=actor, now=now, due=due)
     return ticket
