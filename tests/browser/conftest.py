@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import struct
+import tempfile
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The pictures go to a scratch folder, so running the tests changes no tracked file; to refresh the
+# documentation's pictures: RADICADO_SCREENSHOTS_DIR=docs/screenshots uv run pytest -m browser.
+SCREENSHOTS = Path(os.environ.get("RADICADO_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="radicado-screenshots-"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CONSOLE_VIEWPORT: ViewportSize = {"width": 1366, "height": 850}
 PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
@@ -104,7 +107,7 @@ class Person:
         assert "/entrar/" not in self.page.url, f"{email} could not sign in"
 
     def shot(self, name: str, *, full_page: bool = False, keep_focus: bool = False) -> Path:
-        """Save a screenshot to docs/screenshots/<name>.png (the viewport, or the whole page)."""
+        """Save a screenshot to SCREENSHOTS/<name>.png (the viewport, or the whole page)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         if not keep_focus:
