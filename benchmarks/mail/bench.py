@@ -990,8 +990,15 @@ def stage_pass(mailbox: Mailbox, msgs: list[Msg]) -> dict[str, Any]:
                 spent[_label] += time.perf_counter() - t0
                 calls[_label] += 1
 
-        setattr(mod, attr, timed)
-        undo.append((mod, attr, fn))
+        # A package that re-exports the function (radicado.tickets.actions since it was split by concern): the
+        # wrapper goes into the defining submodule too, where its neighbours call it by its global name.
+        targets = [mod]
+        home = sys.modules.get(getattr(fn, "__module__", "") or "")
+        if not owners and home is not None and home.__name__.startswith(modname + ".") and getattr(home, attr) is fn:
+            targets.append(home)
+        for target in targets:
+            setattr(target, attr, timed)
+            undo.append((target, attr, fn))
     t = Timed()
     try:
         ingest_timed(mailbox, msgs, t)
