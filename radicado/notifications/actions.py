@@ -30,6 +30,7 @@ class RuleError(UserError):
     """The rule cannot be saved; the message is for the admin."""
 
 
+@action
 def request_notification(
     *,
     workspace_id: int,
@@ -79,6 +80,7 @@ def _validated(event: str, audience: str, channel: str, texts: Mapping[str, str]
     return cleaned
 
 
+@action
 def install_rules(
     *, workspace: Workspace, specs: Iterable[Mapping[str, Any]] | None, now: dt.datetime
 ) -> list[NotificationRule]:

@@ -47,6 +47,7 @@ def create_workspace(
     return ws
 
 
+@action
 def ensure_user(*, email: str, name: str, password: str | None) -> User:
     """Return the user with this e-mail, creating it (unusable password if None)."""
     email = email.strip().lower()
