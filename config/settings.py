@@ -190,6 +190,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 ATTACHMENT_MAX_FILES = envint("ATTACHMENT_MAX_FILES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# WhatsApp webhooks (issue 19): refusal summaries are kept this long; entries dated outside the
+# replay window are acknowledged and ignored (Meta retries a delivery for up to 7 days).
+WEBHOOK_REFUSED_RETENTION_DAYS = envint("WEBHOOK_REFUSED_RETENTION_DAYS", 7)
+WHATSAPP_REPLAY_WINDOW_HOURS = envint("WHATSAPP_REPLAY_WINDOW_HOURS", 7 * 24)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Jobs (ADR 0007): Huey on a SQLite file beside the data by default, one consumer inside

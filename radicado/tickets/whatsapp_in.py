@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from radicado.action import action
 from radicado.channels.models import WebhookDelivery, WhatsAppAccount, WhatsAppMessage, WhatsAppStatus
 from radicado.channels.whatsapp.transport import InboundMessage, StatusUpdate, number_variants
@@ -87,6 +89,44 @@ def record_delivery(*, account: WhatsAppAccount, body: bytes, signature_ok: bool
     )
 
 
+REFUSALS_PER_HOUR = 100  # summaries kept per line and hour; a flood beyond leaves nothing more
+
+
+@action
+def record_refusal(*, account: WhatsAppAccount, summary: str, now: dt.datetime) -> WebhookDelivery | None:
+    """A bounded note of a refused webhook request (never its body), at most ``REFUSALS_PER_HOUR`` per line."""
+    recent = WebhookDelivery.objects.filter(
+        workspace_id=account.workspace_id, signature_ok=False, received_at__gte=now - dt.timedelta(hours=1)
+    ).count()
+    if recent >= REFUSALS_PER_HOUR:
+        return None
+    return WebhookDelivery.objects.create(
+        workspace_id=account.workspace_id,
+        provider=account.provider,
+        body=b"",
+        received_at=now,
+        signature_ok=False,
+        outcome="rejected",
+        detail=summary[:500],
+    )
+
+
+@action
+def purge_refused_webhooks(*, now: dt.datetime) -> int:
+    """Delete refusal summaries older than ``WEBHOOK_REFUSED_RETENTION_DAYS``; return how many."""
+    cutoff = now - dt.timedelta(days=settings.WEBHOOK_REFUSED_RETENTION_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(signature_ok=False, received_at__lt=cutoff).delete()
+    return deleted
+
+
+def _in_window(at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether an entry's own time is inside the replay window (providers retry for up to 7 days)."""
+    if at is None:
+        return True
+    window = dt.timedelta(hours=settings.WHATSAPP_REPLAY_WINDOW_HOURS)
+    return now - window <= at <= now + dt.timedelta(minutes=5)
+
+
 @action
 def close_delivery(*, delivery: WebhookDelivery, outcome: str, detail: str = "") -> None:
     """Record what became of a webhook request."""
@@ -104,9 +144,17 @@ def process_delivery(
     outcome: str = "processed",
 ) -> str:
     """Apply a webhook's status updates and inbound messages, all or nothing (a failure rolls every part back,
-    and the provider's retry finds nothing done yet); return the outcomes, comma-separated."""
+    and the provider's retry finds nothing done yet); return the outcomes, comma-separated. Entries dated
+    outside the replay window (a delivery recorded long ago and sent again) are acknowledged and ignored."""
+    results = []
     for update in statuses:
-        apply_status(workspace_id=account.workspace_id, update=update)
-    outcomes = ",".join(receive_whatsapp(account=account, message=m, now=now).outcome for m in messages)
+        if _in_window(update.at, now):
+            apply_status(workspace_id=account.workspace_id, update=update)
+        else:
+            results.append("stale")
+    for message in messages:
+        fresh = _in_window(message.at, now)
+        results.append(receive_whatsapp(account=account, message=message, now=now).outcome if fresh else "stale")
+    outcomes = ",".join(results)
     close_delivery(delivery=delivery, outcome=outcome, detail=outcomes)
     return outcomes

@@ -14,6 +14,7 @@ from radicado.action import guarded_call
 from radicado.channels import jobs as channel_jobs
 from radicado.tickets import automations
 from radicado.tickets.sla import sweep_clocks
+from radicado.tickets.whatsapp_in import purge_refused_webhooks
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -51,3 +52,10 @@ def poll_mailboxes() -> None:
     from django.core.management import call_command
 
     call_command("mail", "poll")
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+@guarded_call
+def webhook_retention() -> int:
+    """Delete the summaries of refused webhook requests once their retention has passed."""
+    return purge_refused_webhooks(now=timezone.now())

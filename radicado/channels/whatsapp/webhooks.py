@@ -1,7 +1,7 @@
 """Provider callbacks: signature checks and parsing into StatusUpdate / InboundMessage.
 
 Pure: the web layer hands over the raw request (body bytes, headers, the exact URL) and gets
-plain values back. Verify the signature *before* parsing, on the raw bytes as received.
+plain values back. Verify the signature *before* parsing (and before storing anything), on the raw bytes as received.
 
 Meta (Cloud API)
     ``GET`` subscription handshake: ``verify_meta_subscription``. ``POST`` deliveries carry
@@ -35,8 +35,11 @@ from urllib.parse import urlsplit
 from radicado.channels.whatsapp.transport import InboundMessage, MediaRef, Status, StatusUpdate, is_e164
 
 __all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
     "WebhookPayloadError",
     "compute_twilio_signature",
+    "nesting_depth",
     "parse_meta_webhook",
     "parse_meta_webhook_body",
     "parse_twilio_inbound",
@@ -140,8 +143,39 @@ def verify_meta_subscription(params: Mapping[str, str], verify_token: str) -> st
     return challenge
 
 
+MAX_BODY_BYTES = 1024 * 1024  # a Meta delivery is a few KB; Twilio's form even less
+MAX_DEPTH = 32  # Meta's deepest path is about 8 levels
+
+
+def nesting_depth(body: bytes) -> int:
+    """The deepest nesting of JSON arrays and objects in ``body`` (brackets inside strings do not count).
+
+    Checked before ``json.loads``, whose recursion a body of thousands of ``[`` would exhaust.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def parse_meta_webhook_body(body: bytes) -> tuple[list[StatusUpdate], list[InboundMessage]]:
-    """``parse_meta_webhook`` on raw bytes; invalid JSON raises WebhookPayloadError."""
+    """``parse_meta_webhook`` on raw bytes; invalid or too deeply nested JSON raises WebhookPayloadError."""
+    if nesting_depth(body) > MAX_DEPTH:
+        raise WebhookPayloadError(f"body nested deeper than {MAX_DEPTH} levels")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
