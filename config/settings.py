@@ -217,6 +217,10 @@ MAIL_TOKEN_KEY = env("MAIL_TOKEN_KEY") or SECRET_KEY
 # Refuse (raise on) a domain write made outside an action while a request is served (ADR 0014). On in the
 # test suite, so a new screen that writes directly fails its tests; off by default in production.
 RADICADO_STRICT_WRITES = envbool("STRICT_WRITES", False)
+# Behind a reverse proxy: the header that carries the client's address (e.g. X-Forwarded-For) and how
+# many proxies append to it. Unset, the peer's address is the client's (ADR 0015).
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER")
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1)
 LOGIN_THROTTLE_FAILURES = envint("LOGIN_THROTTLE_FAILURES", 5)
 LOGIN_THROTTLE_WINDOW_SECONDS = envint("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
@@ -65,4 +67,21 @@ def uploads_from(request: HttpRequest, field: str = "attachments") -> list[Uploa
 
 
 def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address: the peer's, or behind a reverse proxy the one it names (``TRUSTED_PROXY_HEADER``).
+
+    With ``TRUSTED_PROXY_COUNT`` proxies each appending to e.g. ``X-Forwarded-For``, the client is the
+    entry that many places from the right (entries to its left are whatever the client claimed). A
+    header that is missing, too short or not an address falls back to the peer's address.
+    """
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    header = settings.TRUSTED_PROXY_HEADER
+    if not header:
+        return peer
+    entries = [e.strip() for e in request.headers.get(header, "").split(",") if e.strip()]
+    count = max(1, settings.TRUSTED_PROXY_COUNT)
+    if len(entries) < count:
+        return peer
+    try:
+        return str(ipaddress.ip_address(entries[-count]))
+    except ValueError:
+        return peer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
@@ -17,9 +18,12 @@ from radicado.workspaces.models import (
     Membership,
     Role,
     Team,
+    TrustedSignIn,
     User,
     Workspace,
 )
+
+log = logging.getLogger(__name__)
 
 
 def audit(
@@ -141,16 +145,35 @@ def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -
 
 
 def throttle_keys(*, email: str, address: str) -> list[str]:
-    return [f"acct:{email.strip().lower()}", f"addr:{address}"]
+    """The failure keys of one attempt: the account from this address, the account, the address."""
+    email = email.strip().lower()
+    return [f"pair:{email}|{address}", f"acct:{email}", f"addr:{address}"]
 
 
-def is_login_throttled(*, keys: list[str], now: dt.datetime) -> bool:
-    """True when any key has too many recent failures."""
+def _trust_key(email: str, address: str) -> str:
+    return hashlib.sha256(f"{email.strip().lower()}|{address}".encode()).hexdigest()
+
+
+def is_login_throttled(*, email: str, address: str, now: dt.datetime) -> bool:
+    """Whether this attempt is refused before its password is checked (ADR 0015).
+
+    - The account from this address: ``LOGIN_THROTTLE_FAILURES`` failures in the window lock that pair
+      only, so a stranger who guesses wrong locks out himself, not the account's owner.
+    - The account from everywhere: ten times as many lock it, but only for addresses it has never signed
+      in from (``TrustedSignIn``), so its owner keeps signing in from her usual address.
+    - An address alone never locks anyone: a flood from one address (or from behind one proxy) must not
+      stop other accounts' correct sign-ins; it is logged.
+    """
     since = now - dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
-    for key in keys:
-        limit = settings.LOGIN_THROTTLE_FAILURES * (4 if key.startswith("addr:") else 1)
-        if LoginFailure.objects.filter(key=key, at__gte=since).count() >= limit:
-            return True
+    pair, account, by_address = throttle_keys(email=email, address=address)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    if recent.filter(key=pair).count() >= settings.LOGIN_THROTTLE_FAILURES:
+        return True
+    if recent.filter(key=account).count() >= settings.LOGIN_THROTTLE_FAILURES * 10:
+        trusted_since = now - dt.timedelta(days=90)
+        return not TrustedSignIn.objects.filter(key=_trust_key(email, address), at__gte=trusted_since).exists()
+    if recent.filter(key=by_address).count() == settings.LOGIN_THROTTLE_FAILURES * 20:
+        log.warning("many failed sign-ins from %s in %s s", address, settings.LOGIN_THROTTLE_WINDOW_SECONDS)
     return False
 
 
@@ -162,8 +185,10 @@ def record_login_failure(*, keys: list[str], now: dt.datetime) -> None:
 
 
 @action
-def clear_login_failures(*, keys: list[str]) -> None:
-    LoginFailure.objects.filter(key=keys[0]).delete()
+def record_login_success(*, email: str, address: str, now: dt.datetime) -> None:
+    """Clear this pair's failures and trust the address for the account."""
+    LoginFailure.objects.filter(key=throttle_keys(email=email, address=address)[0]).delete()
+    TrustedSignIn.objects.update_or_create(key=_trust_key(email, address), defaults={"at": now})
 
 
 class LoginThrottled(Exception):
@@ -183,12 +208,12 @@ def sign_in(*, email: str, password: str, address: str, now: dt.datetime) -> Use
     from django.contrib.auth import authenticate
 
     keys = throttle_keys(email=email, address=address)
-    if is_login_throttled(keys=keys, now=now):
+    if is_login_throttled(email=email, address=address, now=now):
         raise LoginThrottled
     with acting():  # checking a password may upgrade its stored hash (a write)
         user = authenticate(username=email.strip().lower(), password=password)
     if user is None or not isinstance(user, User):
         record_login_failure(keys=keys, now=now)
         raise InvalidCredentials
-    clear_login_failures(keys=keys)
+    record_login_success(email=email, address=address, now=now)
     return user

@@ -138,6 +138,14 @@ class LoginFailure(models.Model):
     at = models.DateTimeField(db_index=True)
 
 
+class TrustedSignIn(models.Model):
+    """An account signed in successfully from an address (a hash of both): that address keeps working for
+    the account even while strangers elsewhere fail against it (ADR 0015)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField(db_index=True)
+
+
 class AuditEntry(models.Model):
     """Append-only record of configuration and membership changes."""
 

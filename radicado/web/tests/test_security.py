@@ -85,3 +85,48 @@ def test_attachments_are_not_under_a_public_url() -> None:
 
     assert production.STORAGES["default"]["OPTIONS"]["base_url"] is None
     assert not hasattr(production, "MEDIA_URL")
+
+
+# --- no lock-out by strangers (issue 19, item 1; ADR 0015) -------------------------------------------------
+
+
+def login_from(address: str, email: str, password: str, **headers: str) -> Any:
+    return Client(REMOTE_ADDR=address, **headers).post("/entrar/", {"email": email, "password": password})
+
+
+def test_a_flood_from_one_address_never_stops_other_accounts_correct_sign_ins(cast: Cast) -> None:
+    """On a81b1ff, 20 failures from one address locked every account out from it (behind a proxy: everyone)."""
+    for n in range(30):
+        login_from("203.0.113.7", f"nadie{n}@example.com", "wrong")
+    for n in range(5):
+        login_from("203.0.113.7", "carol@example.com", "wrong")
+    assert login_from("203.0.113.7", "bob@example.com", PASSWORD).status_code == 302
+    assert login_from("203.0.113.7", "erin@example.com", PASSWORD).status_code == 302
+
+
+def test_a_stranger_guessing_wrong_locks_out_only_himself(cast: Cast, settings: Any) -> None:
+    """On a81b1ff, five wrong passwords from anywhere locked the account for everyone."""
+    for _ in range(settings.LOGIN_THROTTLE_FAILURES):
+        assert login_from("198.51.100.9", "carol@example.com", "wrong").status_code == 400
+    assert login_from("198.51.100.9", "carol@example.com", PASSWORD).status_code == 429  # the stranger's pair
+    assert login_from("192.0.2.44", "carol@example.com", PASSWORD).status_code == 302  # carol, elsewhere
+
+
+def test_many_addresses_against_one_account_lock_it_only_where_its_owner_never_signed_in(
+    cast: Cast, settings: Any
+) -> None:
+    assert login_from("192.0.2.44", "carol@example.com", PASSWORD).status_code == 302  # her usual address
+    for n in range(settings.LOGIN_THROTTLE_FAILURES * 10):
+        login_from(f"198.51.100.{n + 1}", "carol@example.com", "wrong")
+    assert login_from("198.51.100.250", "carol@example.com", PASSWORD).status_code == 429  # a new address
+    assert login_from("192.0.2.44", "carol@example.com", PASSWORD).status_code == 302  # hers
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_its_header(cast: Cast, settings: Any) -> None:
+    settings.TRUSTED_PROXY_HEADER = "X-Forwarded-For"
+    proxy = "10.0.0.2"
+    for _ in range(settings.LOGIN_THROTTLE_FAILURES):
+        # a client may prepend anything; the proxy appends the real address last
+        login_from(proxy, "carol@example.com", "wrong", HTTP_X_FORWARDED_FOR="192.0.2.44, 198.51.100.9")
+    assert login_from(proxy, "carol@example.com", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 429
+    assert login_from(proxy, "carol@example.com", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.44").status_code == 302
