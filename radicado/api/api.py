@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
-from decimal import Decimal, InvalidOperation
+import binascii
+import re
 from typing import Any
 
 from django.db.models import Q
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Query, Router, Schema
+from ninja import NinjaAPI, Query, Router
 from ninja.errors import HttpError
+from ninja.params import functions as param
 from ninja.responses import Status
 
 from radicado.api import schemas as s
@@ -22,7 +24,7 @@ from radicado.customers.access import (
     customers_visible_to,
 )
 from radicado.customers.models import Contact, Customer
-from radicado.errors import UserError
+from radicado.errors import NotPermitted, UserError
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket, tickets_visible_to
 from radicado.tickets.models import Channel, Ticket
@@ -35,7 +37,7 @@ from radicado.tickets.queries import (
     timeline,
 )
 from radicado.tickets.sla import ans_of
-from radicado.tickets.terms import TermsError, accept_terms
+from radicado.tickets.terms import accept_terms
 from radicado.web.helpers import client_address, now
 from radicado.workspaces import actions as ws_actions
 from radicado.workspaces.access import Actor, membership_for
@@ -63,6 +65,12 @@ def actor_of(request: HttpRequest) -> Actor:
     return actor
 
 
+# Path parameters: bounded like the columns they look up (a huge number is a 422, not an overflow).
+NUMBER: Any = param.Path(..., ge=1, le=s.MAX_ID, description="Ticket number")
+ID: Any = param.Path(..., ge=1, le=s.MAX_ID)
+PREFIX: Any = param.Path(..., max_length=16, pattern=r"^[-A-Za-z0-9_]+$")
+
+
 def _require_staff(actor: Actor) -> None:
     if not actor.is_staff:
         raise HttpError(403, "Solo el equipo de soporte puede hacer esto.")
@@ -72,7 +80,7 @@ def _require_staff(actor: Actor) -> None:
 auth = Router(tags=["auth"])
 
 
-@auth.post("/token", auth=None, response={201: s.TokenOut, 400: s.Error, 429: s.Error})
+@auth.post("/token", auth=None, response={201: s.TokenOut, **s.errors(400, 429)})
 def obtain_token(request: HttpRequest, payload: s.TokenIn) -> Any:
     """Exchange an e-mail and password for a token of one workspace (throttled)."""
     try:
@@ -94,7 +102,7 @@ def obtain_token(request: HttpRequest, payload: s.TokenIn) -> Any:
     )
 
 
-@auth.post("/tokens", response={201: s.TokenOut, 403: s.Error, 404: s.Error})
+@auth.post("/tokens", response={201: s.TokenOut, **s.errors(403, 404)})
 def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
     """Admins issue a token for a member of their workspace."""
     actor = actor_of(request)
@@ -117,7 +125,7 @@ def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
     return Status(201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug})
 
 
-@auth.get("/tokens", response=list[s.TokenInfo])
+@auth.get("/tokens", response={200: list[s.TokenInfo], **s.errors()})
 def list_tokens(request: HttpRequest) -> Any:
     """Admins see every token of the workspace; others their own."""
     actor = actor_of(request)
@@ -137,8 +145,8 @@ def list_tokens(request: HttpRequest) -> Any:
     ]
 
 
-@auth.delete("/tokens/{prefix}", response={204: None, 404: s.Error})
-def revoke_token(request: HttpRequest, prefix: str) -> Any:
+@auth.delete("/tokens/{prefix}", response={204: None, **s.errors(404)})
+def revoke_token(request: HttpRequest, prefix: str = PREFIX) -> Any:
     """Revoke a token: admins any of the workspace, others their own."""
     actor = actor_of(request)
     qs = ApiToken.objects.filter(workspace_id=actor.workspace.id, prefix=prefix)
@@ -182,32 +190,24 @@ def _encode_cursor(t: Ticket) -> str:
     return base64.urlsafe_b64encode(f"{t.priority_rank}.{t.number}".encode()).decode()
 
 
+_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,18})")
+
+
 def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        rank, number = base64.urlsafe_b64decode(cursor.encode()).decode().split(".")
-        return int(rank), int(number)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, "Cursor no válido.") from exc
+    try:  # explicit local parsing of a cursor this API made
+        found = _CURSOR.fullmatch(base64.urlsafe_b64decode(cursor.encode()).decode("ascii"))
+    except (binascii.Error, ValueError):  # bad base64 or not ASCII (UnicodeDecodeError is a ValueError)
+        found = None
+    if found is None:
+        raise HttpError(400, "Cursor no válido.")
+    return int(found.group(1)), int(found.group(2))
 
 
-class TicketFilters(Schema):
-    status: str = ""
-    priority: str = ""
-    type: str = ""
-    customer: int | None = None
-    assignee: int | None = None
-    team: str = ""
-    level: str = ""
-    q: str = ""
-    cursor: str | None = None
-    limit: int = 50
-
-
-@tickets.get("", response=s.TicketPage)
-def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
+@tickets.get("", response={200: s.TicketPage, **s.errors(400)})
+def list_tickets(request: HttpRequest, filters: Query[s.TicketFilters]) -> Any:
     """Tickets by priority then arrival; ``status=all`` includes closed ones. Keyset cursor."""
     actor = actor_of(request)
-    limit = max(1, min(filters.limit, 200))
+    limit = filters.limit
     f = QueueFilter(
         status=filters.status,
         priority=filters.priority,
@@ -236,7 +236,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> Any:
     }
 
 
-@tickets.post("", response={201: s.TicketOut, 400: s.Error, 403: s.Error, 404: s.Error})
+@tickets.post("", response={201: s.TicketOut, **s.errors(400, 403, 404)})
 def create(request: HttpRequest, payload: s.TicketIn) -> Any:
     """Register a ticket; customers for themselves, staff for any contact."""
     actor = actor_of(request)
@@ -251,10 +251,10 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
     contact_id = payload.requester_id or actor.contact_id
     if contact_id is None:
         return Status(400, {"detail": "requester_id es obligatorio para el equipo de soporte."})
-    try:
-        channel = Channel(payload.channel)
-    except ValueError:
-        return Status(400, {"detail": f"Canal desconocido: {payload.channel}"})
+    # Where a request came from is the support team's to say: a customer's request is an API request.
+    if actor.is_customer and payload.channel not in (None, Channel.API):
+        raise NotPermitted("Solo el equipo de soporte puede indicar el canal.")
+    channel = Channel(payload.channel or "api")
     ticket = actions.create_ticket(
         actor=actor,
         requester=access_contact(actor=actor, contact_id=contact_id),
@@ -270,8 +270,8 @@ def create(request: HttpRequest, payload: s.TicketIn) -> Any:
     return Status(201, ticket_out(ticket))  # as registered: its type, priority, state and people are in hand
 
 
-@tickets.get("/{number}", response=s.TicketDetail)
-def get_ticket(request: HttpRequest, number: int) -> Any:
+@tickets.get("/{number}", response={200: s.TicketDetail, **s.errors(404)})
+def get_ticket(request: HttpRequest, number: int = NUMBER) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
     messages, events = [], []
@@ -331,8 +331,8 @@ def get_ticket(request: HttpRequest, number: int) -> Any:
     }
 
 
-@tickets.post("/{number}/replies", response={201: s.MessageOut, 400: s.Error, 409: s.Error})
-def reply(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
+@tickets.post("/{number}/replies", response={201: s.MessageOut, **s.errors(400, 403, 404, 409)})
+def reply(request: HttpRequest, payload: s.BodyIn, number: int = NUMBER) -> Any:
     actor = actor_of(request)
     r = actions.add_reply(
         actor=actor,
@@ -352,11 +352,8 @@ def reply(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     )
 
 
-@tickets.post(
-    "/{number}/notes",
-    response={201: s.MessageOut, 400: s.Error, 403: s.Error, 404: s.Error},
-)
-def note(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
+@tickets.post("/{number}/notes", response={201: s.MessageOut, **s.errors(400, 403, 404, 409)})
+def note(request: HttpRequest, payload: s.BodyIn, number: int = NUMBER) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
     n = actions.add_note(actor=actor, ticket=ticket, body=payload.body, now=now())
@@ -372,23 +369,20 @@ def note(request: HttpRequest, number: int, payload: s.BodyIn) -> Any:
     )
 
 
-@tickets.post("/{number}/transition", response={200: s.TicketOut, 400: s.Error, 409: s.Error})
-def transition(request: HttpRequest, number: int, payload: s.TransitionIn) -> Any:
+@tickets.post("/{number}/transition", response={200: s.TicketOut, **s.errors(400, 403, 404, 409)})
+def transition(request: HttpRequest, payload: s.TransitionIn, number: int = NUMBER) -> Any:
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
     actions.transition_ticket(actor=actor, ticket=ticket, to_state=payload.to, now=now())
     return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
 
 
-@tickets.post("/{number}/terms/accept", response={200: s.TicketOut, 400: s.Error})
-def accept_ticket_terms(request: HttpRequest, number: int) -> Any:
+@tickets.post("/{number}/terms/accept", response={200: s.TicketOut, **s.errors(400, 403, 404, 409)})
+def accept_ticket_terms(request: HttpRequest, number: int = NUMBER) -> Any:
     """The customer accepts the terms of attention posted on the ticket (H2)."""
     actor = actor_of(request)
     ticket = access_ticket(actor=actor, number=number)
-    try:
-        accept_terms(actor=actor, ticket=ticket, now=now())
-    except TermsError as exc:
-        return Status(400, {"detail": str(exc)})
+    accept_terms(actor=actor, ticket=ticket, now=now())  # a TermsError is a UserError: its status
     return Status(200, ticket_out(access_ticket(actor=actor, number=number)))
 
 
@@ -418,31 +412,27 @@ def contact_out(c: Contact) -> dict[str, Any]:
     }
 
 
-@customers.get("/customers", response=list[s.CustomerOut])
+@customers.get("/customers", response={200: list[s.CustomerOut], **s.errors()})
 def list_customers(request: HttpRequest) -> Any:
     return [customer_out(c) for c in customers_visible_to(actor_of(request)).order_by("name")[:500]]
 
 
-@customers.get("/customers/{customer_id}", response=s.CustomerOut)
-def get_customer(request: HttpRequest, customer_id: int) -> Any:
+@customers.get("/customers/{customer_id}", response={200: s.CustomerOut, **s.errors(404)})
+def get_customer(request: HttpRequest, customer_id: int = ID) -> Any:
     return customer_out(access_customer(actor=actor_of(request), customer_id=customer_id))
 
 
-@customers.post("/customers", response={201: s.CustomerOut, 400: s.Error, 403: s.Error})
+@customers.post("/customers", response={201: s.CustomerOut, **s.errors(400, 403)})
 def create_customer(request: HttpRequest, payload: s.CustomerIn) -> Any:
     actor = actor_of(request)
     _require_staff(actor)
-    try:
-        value = Decimal(payload.contract_value) if payload.contract_value else None
-    except InvalidOperation:
-        return Status(400, {"detail": "contract_value no es un número."})
     if Customer.objects.filter(workspace_id=actor.workspace.id, code=payload.code).exists():
         return Status(400, {"detail": f"Ya existe un cliente con el código {payload.code}."})
     c = customer_actions.create_customer(
         workspace=actor.workspace,
         code=payload.code,
         name=payload.name,
-        contract_value=value,
+        contract_value=payload.contract_value,
         currency=payload.currency,
         now=now(),
         actor=actor.user,
@@ -450,20 +440,20 @@ def create_customer(request: HttpRequest, payload: s.CustomerIn) -> Any:
     return Status(201, customer_out(c))
 
 
-@customers.get("/contacts", response=list[s.ContactOut])
-def list_contacts(request: HttpRequest, customer_id: int | None = None) -> Any:
+@customers.get("/contacts", response={200: list[s.ContactOut], **s.errors()})
+def list_contacts(request: HttpRequest, customer_id: int | None = param.Query(None, ge=1, le=s.MAX_ID)) -> Any:
     qs = contacts_visible_to(actor_of(request))
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     return [contact_out(c) for c in qs.order_by("name")[:500]]
 
 
-@customers.get("/contacts/{contact_id}", response=s.ContactOut)
-def get_contact(request: HttpRequest, contact_id: int) -> Any:
+@customers.get("/contacts/{contact_id}", response={200: s.ContactOut, **s.errors(404)})
+def get_contact(request: HttpRequest, contact_id: int = ID) -> Any:
     return contact_out(access_contact(actor=actor_of(request), contact_id=contact_id))
 
 
-@customers.post("/contacts", response={201: s.ContactOut, 403: s.Error, 404: s.Error})
+@customers.post("/contacts", response={201: s.ContactOut, **s.errors(403, 404)})
 def create_contact(request: HttpRequest, payload: s.ContactIn) -> Any:
     actor = actor_of(request)
     _require_staff(actor)

@@ -3,20 +3,70 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+
+# Limits of the columns the values are stored in (checked against the models in the tests).
+CODE_MAX = 50  # SlugField: type, priority, state, urgency, impact, team and customer codes
+SUBJECT_MAX = 250
+BODY_MAX = 100_000  # radicado.tickets.actions.BODY_MAX
+NAME_MAX = 200
+EMAIL_MAX = 254
+PHONE_MAX = 40
+TOKEN_NAME_MAX = 100
+PASSWORD_MAX = 4096
+MAX_ID = 2**63 - 1
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+
+
+def text(max_length: int, default: Any = ..., *, description: str | None = None, min_length: int = 0) -> Any:
+    """A string field with a length limit that refuses NUL characters."""
+    return Field(default, max_length=max_length, min_length=min_length, pattern=NO_NUL, description=description)
+
+
+def _ascii_decimal(value: Any) -> Any:
+    """A decimal written as text must use ASCII digits and a point ("١" and "²" are not digits here)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,20}(?:\.[0-9]{1,20})?", value.strip()):
+        raise ValueError("write the number with the digits 0 to 9 and a point for the decimals")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_ascii_decimal)]
+Code = Annotated[str, Field(max_length=CODE_MAX, pattern=r"^[-a-zA-Z0-9_]*$")]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+ChannelCode = Literal["portal", "phone", "email", "whatsapp", "api"]  # tickets.models.Channel
 
 
 class Error(Schema):
     detail: str
 
 
+class ValidationIssue(Schema):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorOut(Schema):
+    """A request that does not match the schema (422): one issue per field."""
+
+    detail: list[ValidationIssue]
+
+
+def errors(*codes: int) -> dict[int, Any]:
+    """The documented 4xx answers of an endpoint: these, plus 401 (bad token) and 422 (invalid input)."""
+    return {code: ValidationErrorOut if code == 422 else Error for code in sorted({*codes, 401, 422})}
+
+
 class TokenIn(Schema):
-    email: str
-    password: str
-    workspace: str = Field(description="Workspace slug")
-    name: str = "api"
+    email: str = text(EMAIL_MAX)
+    password: str = Field(max_length=PASSWORD_MAX)
+    workspace: Code = Field(description="Workspace slug")
+    name: str = text(TOKEN_NAME_MAX, "api")
 
 
 class TokenOut(Schema):
@@ -26,8 +76,8 @@ class TokenOut(Schema):
 
 
 class TokenIssueIn(Schema):
-    user_email: str
-    name: str = "api"
+    user_email: str = text(EMAIL_MAX)
+    name: str = text(TOKEN_NAME_MAX, "api")
 
 
 class TokenInfo(Schema):
@@ -40,14 +90,16 @@ class TokenInfo(Schema):
 
 
 class TicketIn(Schema):
-    type: str = Field(description="Ticket type code")
-    subject: str = Field(max_length=250)
-    description: str
-    requester_id: int | None = Field(None, description="Contact id; staff only, default: yourself")
-    priority: str | None = Field(None, description="Priority code; staff only")
-    urgency: str = Field("", description="Urgency code of the priority matrix (I5)")
-    impact: str = Field("", description="Impact code of the priority matrix (I5)")
-    channel: str = "api"
+    type: Code = Field(description="Ticket type code")
+    subject: str = text(SUBJECT_MAX)
+    description: str = text(BODY_MAX)
+    requester_id: Id | None = Field(None, description="Contact id; staff only, default: yourself")
+    priority: Code | None = Field(None, description="Priority code; staff only")
+    urgency: Code = Field("", description="Urgency code of the priority matrix (I5)")
+    impact: Code = Field("", description="Impact code of the priority matrix (I5)")
+    channel: ChannelCode | None = Field(
+        None, description="Where the request came from; staff only (default: api). Customers get 403 for another."
+    )
 
 
 class Ref(Schema):
@@ -118,11 +170,11 @@ class TicketPage(Schema):
 
 
 class BodyIn(Schema):
-    body: str
+    body: str = text(BODY_MAX)
 
 
 class TransitionIn(Schema):
-    to: str = Field(description="Target state code")
+    to: Code = Field(description="Target state code")
 
 
 class CustomerOut(Schema):
@@ -136,10 +188,10 @@ class CustomerOut(Schema):
 
 
 class CustomerIn(Schema):
-    code: str
-    name: str
-    contract_value: str | None = None
-    currency: str = "COP"
+    code: Code = Field(min_length=1)
+    name: str = text(NAME_MAX, min_length=1)
+    contract_value: Amount | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    currency: str = Field("COP", pattern=r"^[A-Z]{3}$")
 
 
 class ContactOut(Schema):
@@ -151,7 +203,20 @@ class ContactOut(Schema):
 
 
 class ContactIn(Schema):
-    customer_id: int
-    name: str
-    email: str
-    phone: str = ""
+    customer_id: Id
+    name: str = text(NAME_MAX, min_length=1)
+    email: str = text(EMAIL_MAX)
+    phone: str = text(PHONE_MAX, "")
+
+
+class TicketFilters(Schema):
+    status: Code = ""
+    priority: Code = ""
+    type: Code = ""
+    customer: Id | None = None
+    assignee: int | None = Field(None, ge=0, le=MAX_ID, description="Membership id; 0: unassigned")
+    team: Code = ""
+    level: Literal["", "n1", "n2", "n3"] = ""
+    q: str = text(100, "")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page")
+    limit: int = Field(50, ge=1, le=200)

@@ -9,12 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
+from radicado.console.forms import NotificationRuleForm
+from radicado.errors import UserError
 from radicado.notifications import rendering
-from radicado.notifications.actions import TEMPLATE_FIELDS, RuleError, delete_rule, save_rule
+from radicado.notifications.actions import TEMPLATE_FIELDS, delete_rule, save_rule
 from radicado.notifications.defaults import DEFAULT_TEXTS
 from radicado.notifications.models import Audience, NotificationChannel, NotificationEvent, NotificationRule
 from radicado.notifications.queries import rule_of, rules_of
 from radicado.notifications.rendering import SAMPLE_CONTEXT, TemplateInvalid, check
+from radicado.web.forms import add_user_error, field_errors, non_field_text
 from radicado.web.helpers import ActorRequest, now, with_actor
 
 
@@ -56,7 +59,35 @@ def rule_edit(request: ActorRequest, rule_id: int | None = None) -> HttpResponse
         if rule is None:
             raise Http404
     error, preview, status = "", None, 200
+    errors: dict[str, list[str]] = {}
     if request.method == "POST":
+        rule_form = NotificationRuleForm(request.POST)
+        valid = rule_form.is_valid()
+        saving = "preview" not in request.POST
+        if valid and saving:
+            rule_form.check_templates()
+            valid = rule_form.is_valid()
+        if valid and saving:
+            data = rule_form.cleaned_data
+            try:
+                save_rule(
+                    actor=actor,
+                    rule=rule,
+                    event=data["event"],
+                    audience=data["audience"],
+                    channel=data["channel"],
+                    enabled=data["enabled"],
+                    texts=rule_form.texts(),
+                    now=now(),
+                )
+            except UserError as exc:
+                add_user_error(rule_form, exc)
+            else:
+                return redirect("console:notification_rules", ws=actor.workspace.slug)
+        elif valid:
+            preview = _preview(rule_form.texts())
+        if not rule_form.is_valid():
+            error, errors, status = non_field_text(rule_form), field_errors(rule_form), 400
         form = {
             "event": request.POST.get("event", ""),
             "audience": request.POST.get("audience", ""),
@@ -64,25 +95,6 @@ def rule_edit(request: ActorRequest, rule_id: int | None = None) -> HttpResponse
             "enabled": request.POST.get("enabled") == "on",
             **{f: request.POST.get(f, "") for f in TEMPLATE_FIELDS},
         }
-        texts = {f: str(form[f]) for f in TEMPLATE_FIELDS}
-        if "preview" in request.POST:
-            preview = _preview(texts)
-        else:
-            try:
-                save_rule(
-                    actor=actor,
-                    rule=rule,
-                    event=str(form["event"]),
-                    audience=str(form["audience"]),
-                    channel=str(form["channel"]),
-                    enabled=bool(form["enabled"]),
-                    texts=texts,
-                    now=now(),
-                )
-            except RuleError as exc:
-                error, status = str(exc), 400
-            else:
-                return redirect("console:notification_rules", ws=actor.workspace.slug)
     elif rule is not None:
         form = {
             "event": rule.event,
@@ -106,6 +118,7 @@ def rule_edit(request: ActorRequest, rule_id: int | None = None) -> HttpResponse
         "rule": rule,
         "form": form,
         "error": error,
+        "field_errors": errors,
         "preview": preview,
         "events": NotificationEvent.choices,
         "audiences": Audience.choices,

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django import forms
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.channels.actions import NotRetryable, OutboundNotFound, retry_outbound
 from radicado.channels.queries import CHANNELS, outbox_page
+from radicado.console.forms import (
+    AskConfirmationForm,
+    FieldUpdateForm,
+    MessageForm,
+    OutboxFilterForm,
+    OutboxRetryForm,
+    PhoneIntakeForm,
+    QueueFilterForm,
+    ReprocessForm,
+)
 from radicado.customers.access import (
     ContactNotFound,
     access_contact,
@@ -26,35 +37,32 @@ from radicado.tickets.intake import raw_messages_for_review, reprocess_raw
 from radicado.tickets.models import Category, Channel, ConfirmationKind
 from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
+from radicado.web.forms import add_user_error, all_errors_text, field_errors, non_field_text
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 from radicado.workspaces.models import Level
 
 PAGE = 50
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
-def _filter_from(request: HttpRequest) -> QueueFilter:
-    g = request.GET
-    return QueueFilter(
-        status=g.get("status", ""),
-        category=g.get("category", ""),
-        priority=g.get("priority", ""),
-        type=g.get("type", ""),
-        customer=_int(g.get("customer")),
-        assignee=_int(g.get("assignee")),
-        team=g.get("team", ""),
-        level=g.get("level", ""),
-        q=g.get("q", "")[:100],
-    )
-
-
 def _queue_context(request: ActorRequest) -> dict[str, object]:
-    f = _filter_from(request)
-    offset = _int(request.GET.get("offset")) or 0
-    rows = queue_page(tickets_visible_to(request.actor), f, limit=PAGE, offset=offset)
+    form = QueueFilterForm(request.GET)
+    if form.is_valid():
+        g = form.cleaned_data
+        f = QueueFilter(
+            status=g["status"],
+            category=g["category"],
+            priority=g["priority"],
+            type=g["type"],
+            customer=g["customer"],
+            assignee=g["assignee"],
+            team=g["team"],
+            level=g["level"],
+            q=g["q"],
+        )
+        offset = g["offset"] or 0
+        rows = queue_page(tickets_visible_to(request.actor), f, limit=PAGE, offset=offset)
+    else:  # a filter that cannot be read shows no rows, and why (status 400)
+        f, offset, rows = QueueFilter(), 0, []
     query = request.GET.copy()
     query.pop("offset", None)
     return {
@@ -64,27 +72,33 @@ def _queue_context(request: ActorRequest) -> dict[str, object]:
         "offset": offset,
         "filter": f,
         "query": query.urlencode(),
+        "error": all_errors_text(form) if not form.is_valid() else "",
+        "field_errors": field_errors(form),
     }
 
 
 @with_actor(staff=True)
 def queue(request: ActorRequest) -> HttpResponse:
     ctx = _queue_context(request)
+    status = 400 if ctx["error"] else 200
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "console/_rows.html", ctx)
+        return render(request, "console/_rows.html", ctx, status=status)
     ctx["choices"] = workspace_choices(workspace_id=request.actor.workspace.id)
     ctx["customers"] = list(customers_visible_to(request.actor).order_by("name").only("id", "name"))
     ctx["levels"] = Level.choices
     ctx["categories"] = Category.choices
-    return render(request, "console/queue.html", ctx)
+    return render(request, "console/queue.html", ctx, status=status)
 
 
 @with_actor(staff=True)
 def rows(request: ActorRequest) -> HttpResponse:
-    return render(request, "console/_rows.html", _queue_context(request))
+    ctx = _queue_context(request)
+    return render(request, "console/_rows.html", ctx, status=400 if ctx["error"] else 200)
 
 
-def _ticket_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:
+def _ticket_context(
+    request: ActorRequest, number: int, error: str = "", errors: dict[str, list[str]] | None = None
+) -> dict[str, object]:
     ticket = access_ticket_for_agent(actor=request.actor, number=number)
     choices = workspace_choices(workspace_id=request.actor.workspace.id)
     return {
@@ -97,6 +111,7 @@ def _ticket_context(request: ActorRequest, number: int, error: str = "") -> dict
         "levels": Level.choices,
         "confirmation_kinds": ConfirmationKind.choices,
         "error": error,
+        "field_errors": errors or {},
     }
 
 
@@ -105,17 +120,25 @@ def ticket_view(request: ActorRequest, number: int) -> HttpResponse:
     return render(request, "console/ticket.html", _ticket_context(request, number))
 
 
-def _after_edit(request: ActorRequest, number: int, error: str) -> HttpResponse:
-    ctx = _ticket_context(request, number, error)
-    status = 400 if error else 200
+def _after_edit(
+    request: ActorRequest, number: int, form: forms.Form, ids: dict[str, str] | None = None, name: str = ""
+) -> HttpResponse:
+    """The ticket again: refreshed after a change, or with the form's errors beside its fields (400)."""
+    refused = not form.is_valid()
+    if refused and ids is not None and any(name not in ids for name in form.errors if name != "__all__"):
+        error, errors = all_errors_text(form), {}  # an input the page does not show: say it above
+    elif refused:
+        error, errors = non_field_text(form), field_errors(form, ids)
+    else:
+        error, errors = "", {}
+    ctx = _ticket_context(request, number, error, errors)
+    ctx["body"] = request.POST.get("body", "") if refused else ""
+    if refused:
+        ctx["values"], ctx["refused"] = request.POST, name
+    status = 400 if refused else 200
     if request.htmx:  # type: ignore[attr-defined]
-        if not error:
-            ctx["body"] = ""
-        else:
-            ctx["body"] = request.POST.get("body", "")
         return render(request, "console/_ticket_main.html", ctx, status=status)
-    if error:
-        ctx["body"] = request.POST.get("body", "")
+    if refused:
         return render(request, "console/ticket.html", ctx, status=status)
     return redirect("console:ticket", ws=request.actor.workspace.slug, number=number)
 
@@ -124,20 +147,20 @@ def _after_edit(request: ActorRequest, number: int, error: str) -> HttpResponse:
 @require_POST
 def post_message(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_agent(actor=request.actor, number=number)
-    kind = request.POST.get("kind", "reply")
-    action = actions.add_note if kind == "note" else actions.add_reply
-    error = ""
-    try:
-        action(
-            actor=request.actor,
-            ticket=ticket,
-            body=request.POST.get("body", ""),
-            uploads=uploads_from(request),
-            now=now(),
-        )
-    except UserError as exc:
-        error = str(exc)
-    return _after_edit(request, number, error)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        action = actions.add_note if form.cleaned_data["kind"] == "note" else actions.add_reply
+        try:
+            action(
+                actor=request.actor,
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                uploads=uploads_from(request),
+                now=now(),
+            )
+        except UserError as exc:
+            add_user_error(form, exc)
+    return _after_edit(request, number, form, {"body": "body", "kind": "kind"})
 
 
 @with_actor(staff=True)
@@ -146,35 +169,30 @@ def update(request: ActorRequest, number: int) -> HttpResponse:
     """Apply one field change from the side panel: status, priority, type, assignee, team, level."""
     actor = request.actor
     ticket = access_ticket_for_agent(actor=actor, number=number)
-    field, value = request.POST.get("field", ""), request.POST.get("value", "")
-    choices = workspace_choices(workspace_id=actor.workspace.id)
-    error = ""
-    try:
-        if field == "status":
-            actions.transition_ticket(actor=actor, ticket=ticket, to_state=value, now=now())
-        elif field == "priority":
-            priority = next(p for p in choices.priorities if p.code == value)
-            actions.set_priority(actor=actor, ticket=ticket, priority=priority, now=now())
-        elif field == "type":
-            ticket_type = next(t for t in choices.types if t.code == value)
-            actions.set_ticket_type(actor=actor, ticket=ticket, ticket_type=ticket_type, now=now())
-        elif field == "assignee":
-            member = next((m for m in choices.agents if str(m.id) == value), None)
-            actions.assign_ticket(actor=actor, ticket=ticket, assignee=member, now=now())
-        elif field == "team":
-            team = next((t for t in choices.teams if t.code == value), None)
-            actions.set_team(actor=actor, ticket=ticket, team=team, now=now())
-        elif field == "level":
-            if value not in Level.values:
-                raise StopIteration
-            actions.set_level(actor=actor, ticket=ticket, level=Level(value), now=now())
-        else:
-            error = "?"
-    except StopIteration:
-        error = "?"
-    except UserError as exc:
-        error = str(exc)
-    return _after_edit(request, number, error)
+    form = FieldUpdateForm(
+        request.POST,
+        choices=workspace_choices(workspace_id=actor.workspace.id),
+        transitions=actions.available_transitions(actor=actor, ticket=ticket),
+    )
+    if form.is_valid():
+        field, target = form.cleaned_data["field"], form.cleaned_data["target"]
+        change: dict[str, Any] = {"actor": actor, "ticket": ticket, "now": now()}
+        try:
+            if field == "status":
+                actions.transition_ticket(to_state=target, **change)
+            elif field == "priority":
+                actions.set_priority(priority=target, **change)
+            elif field == "type":
+                actions.set_ticket_type(ticket_type=target, **change)
+            elif field == "assignee":
+                actions.assign_ticket(assignee=target, **change)
+            elif field == "team":
+                actions.set_team(team=target, **change)
+            else:
+                actions.set_level(level=target, **change)
+        except UserError as exc:
+            add_user_error(form, exc, "value")
+    return _after_edit(request, number, form, {"value": f"f-{form.data.get('field', '')}"})
 
 
 @with_actor(staff=True)
@@ -185,40 +203,44 @@ def phone_intake(request: ActorRequest) -> HttpResponse:
     choices = workspace_choices(workspace_id=actor.workspace.id)
     contacts = list(contacts_visible_to(actor).select_related("customer").order_by("customer__name", "name"))
     matrix = matrix_choices(workspace_id=actor.workspace.id)
-    fields = ("contact", "type", "priority", "urgency", "impact", "subject", "description")
-    values = {k: request.POST.get(k, "") for k in fields}
-    error = ""
-    if request.method == "POST":
+    form = PhoneIntakeForm(
+        request.POST if request.method == "POST" else None, contacts=contacts, choices=choices, matrix=matrix
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
         try:
-            contact = access_contact(actor=actor, contact_id=_int(values["contact"]) or 0)
-            ticket_type = next(t for t in choices.types if t.code == values["type"])
-            priority = next((p for p in choices.priorities if p.code == values["priority"]), None)
             ticket = actions.create_ticket(
                 actor=actor,
-                requester=contact,
-                ticket_type=ticket_type,
-                priority=priority,
-                subject=values["subject"],
-                description=values["description"],
-                urgency=values["urgency"],
-                impact=values["impact"],
+                requester=access_contact(actor=actor, contact_id=form.contacts[data["contact"]].id),
+                ticket_type=form.types[data["type"]],
+                priority=form.priorities.get(data["priority"]),
+                subject=data["subject"],
+                description=data["description"],
+                urgency=data["urgency"],
+                impact=data["impact"],
                 channel=Channel.PHONE,
                 uploads=uploads_from(request),
                 now=now(),
             )
-        except StopIteration:
-            error = "type"
-        except UserError as exc:
-            error = str(exc)
         except ContactNotFound:
-            error = "contact"
+            form.add_error("contact", _("Choose the contact who called."))
+        except UserError as exc:
+            add_user_error(form, exc)
         else:
             return redirect("console:ticket", ws=actor.workspace.slug, number=ticket.number)
+    fields = ("contact", "type", "priority", "urgency", "impact", "subject", "description")
     return render(
         request,
         "console/new.html",
-        {"choices": choices, "contacts": contacts, "values": values, "error": error, "matrix": matrix},
-        status=400 if error else 200,
+        {
+            "choices": choices,
+            "contacts": contacts,
+            "values": {k: request.POST.get(k, "") for k in fields},
+            "error": non_field_text(form) if form.is_bound else "",
+            "field_errors": field_errors(form),
+            "matrix": matrix,
+        },
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -229,12 +251,18 @@ def mail_review(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     if not actor.is_admin and actor.role != "supervisor":
         raise Http404
-    message = ""
+    message, error, status = "", "", 200
     if request.method == "POST":
-        result = reprocess_raw(workspace_id=actor.workspace.id, raw_id=_int(request.POST.get("raw")) or 0, now=now())
-        message = f"{result.outcome} {result.ticket or ''}".strip()
+        form = ReprocessForm(request.POST)
+        if form.is_valid():
+            result = reprocess_raw(workspace_id=actor.workspace.id, raw_id=form.cleaned_data["raw"], now=now())
+            message = f"{result.outcome} {result.ticket or ''}".strip()
+        else:
+            error, status = all_errors_text(form), 400
     rows = raw_messages_for_review(workspace_id=actor.workspace.id)
-    return render(request, "console/mail_review.html", {"rows": rows, "message": message})
+    return render(
+        request, "console/mail_review.html", {"rows": rows, "message": message, "error": error}, status=status
+    )
 
 
 @with_actor(staff=True)
@@ -244,41 +272,50 @@ def outbox(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     if not actor.is_admin and actor.role != "supervisor":
         raise Http404
-    message, status = "", 200
+    message, error, status = "", "", 200
     if request.method == "POST":
-        try:
-            retry_outbound(
-                workspace=actor.workspace,
-                actor=actor.user,
-                channel=request.POST.get("channel", ""),
-                row_id=_int(request.POST.get("id")) or 0,
-                now=now(),
-            )
-        except OutboundNotFound:
-            raise Http404 from None
-        except NotRetryable:
-            message, status = _("That message is no longer pending or failed; nothing was changed."), 409
+        retry = OutboxRetryForm(request.POST)
+        if not retry.is_valid():
+            error, status = all_errors_text(retry), 400
         else:
-            message = _("Queued again: it goes out on the next send.")
+            try:
+                retry_outbound(
+                    workspace=actor.workspace,
+                    actor=actor.user,
+                    channel=retry.cleaned_data["channel"],
+                    row_id=retry.cleaned_data["id"],
+                    now=now(),
+                )
+            except OutboundNotFound:
+                raise Http404 from None
+            except NotRetryable:
+                message, status = _("That message is no longer pending or failed; nothing was changed."), 409
+            else:
+                message = _("Queued again: it goes out on the next send.")
     g = request.GET
-    page = outbox_page(
-        workspace_id=actor.workspace.id,
-        status=g.get("status", ""),
-        channel=g.get("channel", ""),
-        cursor=g.get("before", "")[:100],
-        limit=PAGE,
-    )
+    filters = OutboxFilterForm(g)
+    if filters.is_valid():
+        f = filters.cleaned_data
+        page = outbox_page(
+            workspace_id=actor.workspace.id, status=f["status"], channel=f["channel"], cursor=f["before"], limit=PAGE
+        )
+        rows, next_cursor = page.rows, page.next_cursor
+    else:
+        f = {"status": "", "channel": ""}
+        rows, next_cursor = [], None
+        error, status = " ".join(filter(None, [error, all_errors_text(filters)])), 400
     query = g.copy()
     query.pop("before", None)
     ctx = {
-        "rows": page.rows,
-        "next_cursor": page.next_cursor,
+        "rows": rows,
+        "next_cursor": next_cursor,
         "first_page": "before" not in g,
         "query": query.urlencode(),
-        "status": g.get("status", ""),
-        "channel": g.get("channel", ""),
+        "status": f["status"],
+        "channel": f["channel"],
         "channels": list(CHANNELS.items()),
         "message": message,
+        "error": error,
     }
     return render(request, "console/outbox.html", ctx, status=status)
 
@@ -288,30 +325,20 @@ def outbox(request: ActorRequest) -> HttpResponse:
 def ask_confirmation(request: ActorRequest, number: int) -> HttpResponse:
     """Ask the customer to approve an estimate, a quote, a survey or an access (H3, H5)."""
     ticket = access_ticket_for_agent(actor=request.actor, number=number)
-    error = ""
-    try:
-        request_confirmation(
-            actor=request.actor,
-            ticket=ticket,
-            kind=_confirmation_kind(request.POST.get("kind", "estimate")),
-            description=request.POST.get("description", ""),
-            hours=_decimal(request.POST.get("hours")),
-            amount=_decimal(request.POST.get("amount")),
-            now=now(),
-        )
-    except UserError as exc:  # ConfirmationError, NotPermitted
-        error = str(exc)
-    return _after_edit(request, number, error)
-
-
-def _confirmation_kind(value: str) -> ConfirmationKind:
-    if value not in ConfirmationKind.values:
-        raise UserError(_("Choose what the customer is asked to approve."))
-    return ConfirmationKind(value)
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    try:
-        return Decimal(value.replace(",", ".")) if value and value.strip() else None
-    except InvalidOperation:
-        raise UserError(_("Write the number of hours or the amount with digits only.")) from None
+    form = AskConfirmationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            request_confirmation(
+                actor=request.actor,
+                ticket=ticket,
+                kind=ConfirmationKind(data["kind"]),
+                description=data["description"],
+                hours=data["hours"],
+                amount=data["amount"],
+                now=now(),
+            )
+        except UserError as exc:  # ConfirmationError, NotPermitted
+            add_user_error(form, exc)
+    ids = {"kind": "c-kind", "description": "c-description", "hours": "c-hours", "amount": "c-amount"}
+    return _after_edit(request, number, form, ids, "ask_confirmation")

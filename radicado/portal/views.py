@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,15 +14,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.customers.access import access_contact
 from radicado.errors import UserError
+from radicado.portal.forms import (
+    AcceptTermsForm,
+    ConfirmationAnswerForm,
+    NewRequestForm,
+    ReplyForm,
+    SurveyForm,
+    TransitionForm,
+)
 from radicado.sla.queries import matrix_choices
 from radicado.tickets import actions
 from radicado.tickets.access import access_ticket_for_contact, tickets_visible_to
-from radicado.tickets.confirmations import ConfirmationError, answer_confirmation, confirmation_for_token
+from radicado.tickets.confirmations import answer_confirmation, confirmation_for_token
 from radicado.tickets.models import Channel, Confirmation, ConfirmationStatus, Survey, Ticket, TicketType
 from radicado.tickets.queries import requests_of, timeline, workspace_choices
 from radicado.tickets.sla import ans_of
-from radicado.tickets.surveys import SCORES, SurveyError, answer_survey, survey_for_token
-from radicado.tickets.terms import TermsError, accept_terms
+from radicado.tickets.surveys import SCORES, answer_survey, survey_for_token
+from radicado.tickets.terms import accept_terms
+from radicado.web.forms import add_user_error, all_errors_text, field_errors, non_field_text
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
 
 
@@ -56,47 +66,45 @@ def new_request(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     types = list(TicketType.objects.filter(workspace_id=actor.workspace.id, in_portal=True))
     matrix = matrix_choices(workspace_id=actor.workspace.id)
-    values = {
-        "urgency": request.POST.get("urgency", ""),
-        "impact": request.POST.get("impact", ""),
-        "type": request.POST.get("type", ""),
-        "subject": request.POST.get("subject", ""),
-        "description": request.POST.get("description", ""),
-    }
-    error = ""
-    if request.method == "POST":
-        ticket_type = next((t for t in types if t.code == values["type"]), None)
-        if ticket_type is None:
-            error = "type"
+    form = NewRequestForm(request.POST if request.method == "POST" else None, types=types, matrix=matrix)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = actions.create_ticket(
+                actor=actor,
+                requester=access_contact(actor=actor, contact_id=actor.contact_id or 0),
+                ticket_type=form.ticket_type(),
+                subject=data["subject"],
+                description=data["description"],
+                urgency=data["urgency"],
+                impact=data["impact"],
+                channel=Channel.PORTAL,
+                uploads=uploads_from(request),
+                now=now(),
+            )
+        except UserError as exc:
+            add_user_error(form, exc)
         else:
-            try:
-                ticket = actions.create_ticket(
-                    actor=actor,
-                    requester=access_contact(actor=actor, contact_id=actor.contact_id or 0),
-                    ticket_type=ticket_type,
-                    subject=values["subject"],
-                    description=values["description"],
-                    urgency=values["urgency"],
-                    impact=values["impact"],
-                    channel=Channel.PORTAL,
-                    uploads=uploads_from(request),
-                    now=now(),
-                )
-            except UserError as exc:
-                error = str(exc)
-            else:
-                messages.success(request, registered_message(ticket, now=now()))
-                return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
-    status = 400 if error else 200
+            messages.success(request, registered_message(ticket, now=now()))
+            return redirect("portal:request", ws=actor.workspace.slug, number=ticket.number)
+    values = {k: request.POST.get(k, "") for k in ("urgency", "impact", "type", "subject", "description")}
     return render(
         request,
         "portal/new.html",
-        {"types": types, "values": values, "error": error, "matrix": matrix},
-        status=status,
+        {
+            "types": types,
+            "values": values,
+            "error": non_field_text(form) if form.is_bound else "",
+            "field_errors": field_errors(form),
+            "matrix": matrix,
+        },
+        status=400 if form.is_bound else 200,
     )
 
 
-def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict[str, object]:
+def _detail_context(
+    request: ActorRequest, number: int, error: str = "", errors: dict[str, list[str]] | None = None
+) -> dict[str, object]:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
     return {
         "ticket": ticket,
@@ -110,7 +118,17 @@ def _detail_context(request: ActorRequest, number: int, error: str = "") -> dict
         "scores": SCORES,
         "confirmations": list(Confirmation.objects.filter(ticket=ticket, status=ConfirmationStatus.PENDING)),
         "error": error,
+        "field_errors": errors or {},
     }
+
+
+def _refused(request: ActorRequest, number: int, form: forms.Form, ids: dict[str, str] | None = None) -> HttpResponse:
+    """The request page again, with the form's errors: beside its field, or above (status 400)."""
+    if ids is None:  # a form of buttons: every error goes in the page's alert
+        ctx = _detail_context(request, number, all_errors_text(form))
+    else:
+        ctx = _detail_context(request, number, non_field_text(form), field_errors(form, ids))
+    return render(request, "portal/request.html", ctx, status=400)
 
 
 @with_actor(staff=False)
@@ -122,34 +140,39 @@ def request_detail(request: ActorRequest, number: int) -> HttpResponse:
 @require_POST
 def reply(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
-    error = ""
-    try:
-        actions.add_reply(
-            actor=request.actor,
-            ticket=ticket,
-            body=request.POST.get("body", ""),
-            uploads=uploads_from(request),
-            now=now(),
-        )
-    except UserError as exc:
-        error = str(exc)
-    if request.htmx and not error:  # type: ignore[attr-defined]
-        return render(request, "portal/_conversation.html", _detail_context(request, number))
-    if error:
-        ctx = _detail_context(request, number, error)
-        ctx["body"] = request.POST.get("body", "")
-        return render(request, "portal/request.html", ctx, status=400)
-    return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.add_reply(
+                actor=request.actor,
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                uploads=uploads_from(request),
+                now=now(),
+            )
+        except UserError as exc:
+            add_user_error(form, exc)
+    if form.is_valid():
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "portal/_conversation.html", _detail_context(request, number))
+        return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
+    ctx = _detail_context(request, number, non_field_text(form), field_errors(form))
+    ctx["body"] = request.POST.get("body", "")
+    return render(request, "portal/request.html", ctx, status=400)
 
 
 @with_actor(staff=False)
 @require_POST
 def transition(request: ActorRequest, number: int) -> HttpResponse:
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
-    try:
-        actions.transition_ticket(actor=request.actor, ticket=ticket, to_state=request.POST.get("to", ""), now=now())
-    except UserError as exc:
-        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    form = TransitionForm(request.POST, transitions=actions.available_transitions(actor=request.actor, ticket=ticket))
+    if form.is_valid():
+        try:
+            actions.transition_ticket(actor=request.actor, ticket=ticket, to_state=form.cleaned_data["to"], now=now())
+        except UserError as exc:
+            add_user_error(form, exc)
+    if not form.is_valid():
+        return _refused(request, number, form)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
 
 
@@ -159,22 +182,26 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     found = survey_for_token(token)
     if found is None:
         raise Http404
-    error = ""
-    if request.method == "POST" and found.answered_at is None:
+    form = SurveyForm(request.POST if request.method == "POST" and found.answered_at is None else None)
+    if form.is_bound and form.is_valid():
         try:
             found = answer_survey(
-                survey=found,
-                score=_score(request.POST.get("score")),
-                comment=request.POST.get("comment", ""),
-                now=now(),
+                survey=found, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"], now=now()
             )
-        except SurveyError as exc:
-            error = str(exc)
+        except UserError as exc:
+            add_user_error(form, exc)
+    refused = form.is_bound and not form.is_valid()
     return render(
         request,
         "portal/survey.html",
-        {"survey": found, "ticket": found.ticket, "error": error, "scores": SCORES},
-        status=400 if error else 200,
+        {
+            "survey": found,
+            "ticket": found.ticket,
+            "error": non_field_text(form) if refused else "",
+            "field_errors": field_errors(form),
+            "scores": SCORES,
+        },
+        status=400 if refused else 200,
     )
 
 
@@ -186,17 +213,17 @@ def answer_in_portal(request: ActorRequest, number: int) -> HttpResponse:
     found = Survey.objects.filter(ticket=ticket).first()
     if found is None or ticket.requester_id != request.actor.contact_id:
         raise Http404
-    try:
-        answer_survey(
-            survey=found, score=_score(request.POST.get("score")), comment=request.POST.get("comment", ""), now=now()
-        )
-    except SurveyError as exc:
-        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    form = SurveyForm(request.POST)
+    if form.is_valid():
+        try:
+            answer_survey(
+                survey=found, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"], now=now()
+            )
+        except UserError as exc:
+            add_user_error(form, exc)
+    if not form.is_valid():
+        return _refused(request, number, form, {})
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
-
-
-def _score(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
 
 
 @with_actor(staff=False)
@@ -204,10 +231,14 @@ def _score(value: str | None) -> int:
 def accept_terms_view(request: ActorRequest, number: int) -> HttpResponse:
     """The customer accepts the terms of attention posted on the request (H2)."""
     ticket = access_ticket_for_contact(actor=request.actor, number=number)
-    try:
-        accept_terms(actor=request.actor, ticket=ticket, now=now())
-    except TermsError as exc:
-        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    form = AcceptTermsForm(request.POST)
+    if form.is_valid():
+        try:
+            accept_terms(actor=request.actor, ticket=ticket, now=now())
+        except UserError as exc:
+            add_user_error(form, exc)
+    if not form.is_valid():
+        return _refused(request, number, form)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
 
 
@@ -219,16 +250,20 @@ def answer_confirmation_view(request: ActorRequest, number: int, confirmation_id
     found = Confirmation.objects.filter(ticket=ticket, id=confirmation_id).first()
     if found is None:
         raise Http404
-    try:
-        answer_confirmation(
-            confirmation=found,
-            approve=request.POST.get("answer") == "approve",
-            name=request.actor.display_name,
-            actor=request.actor,
-            now=now(),
-        )
-    except ConfirmationError as exc:
-        return render(request, "portal/request.html", _detail_context(request, number, str(exc)), status=400)
+    form = ConfirmationAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            answer_confirmation(
+                confirmation=found,
+                approve=form.approve(),
+                name=request.actor.display_name,
+                actor=request.actor,
+                now=now(),
+            )
+        except UserError as exc:
+            add_user_error(form, exc)
+    if not form.is_valid():
+        return _refused(request, number, form)
     return redirect("portal:request", ws=request.actor.workspace.slug, number=number)
 
 
@@ -238,20 +273,18 @@ def confirmation_link(request: HttpRequest, token: str) -> HttpResponse:
     found = confirmation_for_token(token)
     if found is None:
         raise Http404
-    error = ""
-    if request.method == "POST":
+    form = ConfirmationAnswerForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         try:
             found = answer_confirmation(
-                confirmation=found,
-                approve=request.POST.get("answer") == "approve",
-                name=found.ticket.requester.name,
-                now=now(),
+                confirmation=found, approve=form.approve(), name=found.ticket.requester.name, now=now()
             )
-        except ConfirmationError as exc:
-            error = str(exc)
+        except UserError as exc:
+            add_user_error(form, exc)
+    refused = form.is_bound and not form.is_valid()
     return render(
         request,
         "portal/confirmation.html",
-        {"c": found, "ticket": found.ticket, "error": error},
-        status=400 if error else 200,
+        {"c": found, "ticket": found.ticket, "error": all_errors_text(form) if refused else ""},
+        status=400 if refused else 200,
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from radicado.action import acting
 from radicado.tickets.access import access_attachment
+from radicado.web.forms import SignInForm
 from radicado.web.helpers import ActorRequest, client_address, now, with_actor
 from radicado.workspaces.access import memberships_of
 from radicado.workspaces.actions import InvalidCredentials, LoginThrottled, sign_in
@@ -18,28 +19,36 @@ from radicado.workspaces.actions import InvalidCredentials, LoginThrottled, sign
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    next_url = request.GET.get("next", "")[:2000]
     error = ""
     status = 200
-    email = ""
-    if request.method == "POST":
-        email = request.POST.get("email", "")
-        try:
-            user = sign_in(
-                email=email, password=request.POST.get("password", ""), address=client_address(request), now=now()
-            )
-        except LoginThrottled:
-            error = _("Too many failed attempts. Wait 15 minutes and try again.")
-            status = 429
-        except InvalidCredentials:
-            error = _("The e-mail or the password is not correct.")
-            status = 400
+    if form.is_bound:
+        next_url = form.data.get("next", "")[:2000] or next_url
+        if not form.is_valid():
+            error, status = _("The e-mail or the password is not correct."), 400
         else:
-            with acting():  # the session, and the user's last sign-in
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-                return redirect(next_url)
-            return redirect("home")
+            next_url = form.cleaned_data["next"] or next_url
+            try:
+                user = sign_in(
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password"],
+                    address=client_address(request),
+                    now=now(),
+                )
+            except LoginThrottled:
+                error = _("Too many failed attempts. Wait 15 minutes and try again.")
+                status = 429
+            except InvalidCredentials:
+                error = _("The e-mail or the password is not correct.")
+                status = 400
+            else:
+                with acting():  # the session, and the user's last sign-in
+                    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+                    return redirect(next_url)
+                return redirect("home")
+    email = str(form.data.get("email", ""))[:254] if form.is_bound else ""
     return render(request, "web/login.html", {"error": error, "email": email, "next": next_url}, status=status)
 
 

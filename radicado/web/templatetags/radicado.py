@@ -52,3 +52,10 @@ def duration(value: dt.timedelta) -> str:
 @register.filter
 def ref(number: int, prefix: str) -> str:
     return f"{prefix}-{number:06d}"
+
+
+@register.inclusion_tag("web/_field_errors.html", takes_context=True)
+def field_errors(context: template.Context, input_id: str) -> dict[str, object]:
+    """The errors of one input, shown right below it (``field_errors`` maps input ids to messages)."""
+    errors = (context.get("field_errors") or {}).get(input_id, [])
+    return {"input_id": input_id, "errors": errors}
