@@ -98,7 +98,7 @@ def test_a_flood_from_one_address_never_stops_other_accounts_correct_sign_ins(ca
     """On a81b1ff, 20 failures from one address locked every account out from it (behind a proxy: everyone)."""
     for n in range(30):
         login_from("203.0.113.7", f"nadie{n}@example.com", "wrong")
-    for n in range(5):
+    for _ in range(5):
         login_from("203.0.113.7", "carol@example.com", "wrong")
     assert login_from("203.0.113.7", "bob@example.com", PASSWORD).status_code == 302
     assert login_from("203.0.113.7", "erin@example.com", PASSWORD).status_code == 302
