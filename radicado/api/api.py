@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
+from csp.decorators import csp_update
+from django.conf import settings
 from django.db.models import Q
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Router
 from ninja.errors import HttpError
 from ninja.params import functions as param
@@ -40,8 +44,23 @@ from radicado.tickets.sla import ans_of
 from radicado.tickets.terms import accept_terms
 from radicado.web.helpers import client_address, now
 from radicado.workspaces import actions as ws_actions
-from radicado.workspaces.access import Actor, membership_for
+from radicado.workspaces.access import Actor, is_staff_somewhere, membership_for
 from radicado.workspaces.models import ApiToken
+
+
+def docs_gate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The interactive docs: for staff (signed in to the console) unless ``API_DOCS_PUBLIC``; Swagger UI
+    served from the package's static files, with inline styles allowed on this page alone (it sets them)."""
+    styled = csp_update({"style-src": ["'self'", "'unsafe-inline'"]})(view)
+
+    @functools.wraps(view)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.API_DOCS_PUBLIC and not is_staff_somewhere(request.user):
+            raise Http404
+        return styled(request, *args, **kwargs)  # type: ignore[return-value]
+
+    return gated
+
 
 api = NinjaAPI(
     title="Radicado API",
@@ -50,6 +69,7 @@ api = NinjaAPI(
     "`Authorization: Bearer <token>`; obtain a token with POST /api/v1/auth/token.",
     auth=TokenAuth(),
     urls_namespace="api",
+    docs_decorator=docs_gate,
 )
 
 

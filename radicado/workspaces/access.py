@@ -64,6 +64,13 @@ def membership_for(*, user: User, workspace_slug: str) -> Membership:
         raise WorkspaceNotFound from None
 
 
+def is_staff_somewhere(user: object) -> bool:
+    """Whether a signed-in user is support staff (agent, supervisor, admin) of any workspace."""
+    if not isinstance(user, User) or not user.is_authenticated:
+        return False
+    return Membership.objects.filter(user=user, is_active=True, role__in=STAFF_ROLES).exists()
+
+
 def memberships_of(*, user: User) -> list[Membership]:
     """The user's active memberships, for the workspace chooser."""
     return list(

@@ -145,6 +145,15 @@ def people(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda exc: person.errors.append(str(exc)))
+        # A resource or script the Content-Security-Policy blocked is a defect of ours (docs/security.md).
+        page.on(
+            "console",
+            lambda msg: (
+                person.errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
         opened.append(person)
         return person
 

@@ -1,3 +1,10 @@
+// A form marked data-reset-after-send is emptied once htmx has sent it successfully (what an inline
+// hx-on handler did before the Content-Security-Policy forbade inline script).
+document.addEventListener("htmx:afterRequest", function (ev) {
+  var form = ev.target;
+  if (form && form.matches && form.matches("form[data-reset-after-send]") && ev.detail.successful) form.reset();
+});
+
 // Keyboard shortcuts for the console: "/" search, j/k move in the queue, Enter opens,
 // r reply, n note. Ignored while typing in a field.
 (function () {
