@@ -195,3 +195,9 @@ class NotificationRuleForm(forms.Form):
                     check(source)
                 except TemplateInvalid as exc:
                     self.add_error(field, str(exc))
+
+
+class RevokeTokenForm(forms.Form):
+    """The API tokens page's revoke button: which token."""
+
+    token = AsciiIntegerField(min_value=1, error_messages={"required": _("Choose a token to revoke.")})

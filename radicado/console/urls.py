@@ -14,6 +14,7 @@ urlpatterns = [
     path("avisos/nueva/", notifications.rule_edit, name="notification_rule_new"),
     path("avisos/<int:rule_id>/", notifications.rule_edit, name="notification_rule"),
     path("avisos/<int:rule_id>/eliminar/", notifications.rule_delete, name="notification_rule_delete"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),
