@@ -118,31 +118,31 @@ def obtain_token(request: HttpRequest, payload: s.TokenIn) -> Any:
     token, raw = ws_actions.issue_api_token(workspace=membership.workspace, user=user, name=payload.name, now=now())
     return Status(
         201,
-        {"token": raw, "prefix": token.prefix, "workspace": membership.workspace.slug},
+        {
+            "token": raw,
+            "prefix": token.prefix,
+            "workspace": membership.workspace.slug,
+            "expires_at": token.expires_at,
+        },
     )
 
 
-@auth.post("/tokens", response={201: s.TokenOut, **s.errors(403, 404)})
+@auth.post("/tokens", response={201: s.TokenOut, **s.errors(403)})
 def issue_token(request: HttpRequest, payload: s.TokenIssueIn) -> Any:
-    """Admins issue a token for a member of their workspace."""
+    """Issue another token for yourself. A token is issued only to its own user (ADR 0016): naming
+    anyone else in ``user_email`` is refused (403), admins included."""
     actor = actor_of(request)
-    if not actor.is_admin:
-        return Status(403, {"detail": "Solo un administrador puede emitir tokens."})
-    membership = (
-        actor.workspace.memberships.select_related("user")
-        .filter(user__email=payload.user_email.strip().lower(), is_active=True)
-        .first()
-    )
-    if membership is None:
-        return Status(404, {"detail": "Ese usuario no pertenece a este espacio de trabajo."})
+    assert actor.user is not None
+    email = payload.user_email.strip().lower()
+    if email and email != actor.user.email:
+        return Status(403, {"detail": "Un token solo se emite para su propio usuario."})
     token, raw = ws_actions.issue_api_token(
-        workspace=actor.workspace,
-        user=membership.user,
-        name=payload.name,
-        now=now(),
-        actor=actor.user,
+        workspace=actor.workspace, user=actor.user, name=payload.name, now=now(), actor=actor.user
     )
-    return Status(201, {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug})
+    return Status(
+        201,
+        {"token": raw, "prefix": token.prefix, "workspace": actor.workspace.slug, "expires_at": token.expires_at},
+    )
 
 
 @auth.get("/tokens", response={200: list[s.TokenInfo], **s.errors()})
@@ -159,6 +159,7 @@ def list_tokens(request: HttpRequest) -> Any:
             "user_email": t.user.email,
             "created_at": t.created_at,
             "last_used_at": t.last_used_at,
+            "expires_at": t.expires_at,
             "revoked_at": t.revoked_at,
         }
         for t in qs

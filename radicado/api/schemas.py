@@ -73,10 +73,15 @@ class TokenOut(Schema):
     token: str = Field(description="Shown once; store it safely")
     prefix: str
     workspace: str
+    expires_at: dt.datetime | None = Field(description="After this the token is refused (401); null: never")
 
 
 class TokenIssueIn(Schema):
-    user_email: str = text(EMAIL_MAX)
+    user_email: str = text(
+        EMAIL_MAX,
+        "",
+        description="Optional; if given it must be your own: a token is issued only to its own user (ADR 0016)",
+    )
     name: str = text(TOKEN_NAME_MAX, "api")
 
 
@@ -86,6 +91,7 @@ class TokenInfo(Schema):
     user_email: str
     created_at: dt.datetime
     last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
 

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from radicado.channels.queries import CHANNELS
-from radicado.customers.models import Contact
+from radicado.customers.models import Consent, ConsentChannel, Contact
 from radicado.notifications.actions import TEMPLATE_FIELDS
 from radicado.notifications.models import Audience, NotificationChannel, NotificationEvent, NotificationRule
 from radicado.notifications.rendering import TemplateInvalid, check
@@ -195,3 +195,35 @@ class NotificationRuleForm(forms.Form):
                     check(source)
                 except TemplateInvalid as exc:
                     self.add_error(field, str(exc))
+
+
+class RevokeTokenForm(forms.Form):
+    """The API tokens page's revoke button: which token."""
+
+    token = AsciiIntegerField(min_value=1, error_messages={"required": _("Choose a token to revoke.")})
+
+
+class PersonForm(forms.Form):
+    """Habeas data: the person, by e-mail (export, anonymise, look up)."""
+
+    email = forms.EmailField(max_length=254, error_messages={"required": _("Write an e-mail address.")})
+
+
+class AnonymiseForm(PersonForm):
+    confirm = forms.BooleanField(
+        error_messages={"required": _("Tick the box to confirm: anonymising cannot be undone.")}
+    )
+
+
+class ConsentForm(forms.Form):
+    """A contact's authorisation to process their personal data (Ley 1581 de 2012)."""
+
+    contact = AsciiIntegerField(min_value=1)
+    given_on = forms.DateField(
+        input_formats=["%Y-%m-%d"], error_messages={"required": _("Write the date of the authorisation.")}
+    )
+    notice_version = forms.CharField(
+        max_length=max_length(Consent, "notice_version"),
+        error_messages={"required": _("Write the version of the privacy notice.")},
+    )
+    channel = forms.ChoiceField(choices=ConsentChannel.choices, error_messages={"invalid_choice": INVALID_CHOICE})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from radicado.console import notifications, views
+from radicado.console import habeas, notifications, views
 
 app_name = "console"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("avisos/nueva/", notifications.rule_edit, name="notification_rule_new"),
     path("avisos/<int:rule_id>/", notifications.rule_edit, name="notification_rule"),
     path("avisos/<int:rule_id>/eliminar/", notifications.rule_delete, name="notification_rule_delete"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("habeas/", habeas.person, name="habeas"),
+    path("habeas/exportar/", habeas.export, name="habeas_export"),
+    path("habeas/anonimizar/", habeas.anonymise, name="habeas_anonymise"),
+    path("habeas/consentimiento/", habeas.consent, name="habeas_consent"),
     path("t/<int:number>/", views.ticket_view, name="ticket"),
     path("t/<int:number>/mensaje/", views.post_message, name="message"),
     path("t/<int:number>/cambiar/", views.update, name="update"),

@@ -21,6 +21,7 @@ from radicado.console.forms import (
     PhoneIntakeForm,
     QueueFilterForm,
     ReprocessForm,
+    RevokeTokenForm,
 )
 from radicado.customers.access import (
     ContactNotFound,
@@ -39,6 +40,8 @@ from radicado.tickets.queries import QueueFilter, queue_page, timeline, workspac
 from radicado.tickets.sla import ans_of
 from radicado.web.forms import add_user_error, all_errors_text, field_errors, non_field_text
 from radicado.web.helpers import ActorRequest, now, uploads_from, with_actor
+from radicado.workspaces.access import access_token, tokens_visible_to
+from radicado.workspaces.actions import revoke_api_token
 from radicado.workspaces.models import Level
 
 PAGE = 50
@@ -342,3 +345,31 @@ def ask_confirmation(request: ActorRequest, number: int) -> HttpResponse:
             add_user_error(form, exc)
     ids = {"kind": "c-kind", "description": "c-description", "hours": "c-hours", "amount": "c-amount"}
     return _after_edit(request, number, form, ids, "ask_confirmation")
+
+
+@with_actor(staff=True)
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: ActorRequest) -> HttpResponse:
+    """API tokens (ADR 0016): admins see and revoke every token of the workspace, other staff their own.
+
+    A token's secret is shown once, when it is issued; never here.
+    """
+    actor = request.actor
+    message, error, status = "", "", 200
+    if request.method == "POST":
+        form = RevokeTokenForm(request.POST)
+        if not form.is_valid():
+            error, status = all_errors_text(form), 400
+        else:
+            token = access_token(actor=actor, token_id=form.cleaned_data["token"])
+            if revoke_api_token(token=token, actor=actor.user, now=now()):
+                message = _("Token %(prefix)s revoked: it no longer opens the API.") % {"prefix": token.prefix}
+            else:
+                message = _("That token was already revoked.")
+    at = now()
+    rows = [
+        {"token": t, "live": t.is_live(at), "expired": t.expires_at is not None and t.expires_at <= at}
+        for t in tokens_visible_to(actor=actor)
+    ]
+    ctx = {"rows": rows, "message": message, "error": error}
+    return render(request, "console/api_tokens.html", ctx, status=status)

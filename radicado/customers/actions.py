@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from radicado.action import action, insert
-from radicado.customers.models import Contact, Customer, Standing
+from radicado.customers.models import Consent, ConsentChannel, Contact, Customer, Standing
 from radicado.workspaces.actions import add_member, audit, ensure_user
 from radicado.workspaces.models import Role, User, Workspace
 
@@ -94,3 +94,36 @@ def create_contact(
     )
     audit(workspace=customer.workspace, actor=actor, action="contact.created", target=contact.email, now=now)
     return contact
+
+
+@action
+def record_consent(
+    *,
+    contact: Contact,
+    given_at: dt.datetime,
+    notice_version: str,
+    channel: ConsentChannel,
+    actor: User | None,
+    now: dt.datetime,
+) -> Consent:
+    """Record a contact's authorisation to process their personal data (Ley 1581 de 2012); audited."""
+    consent = insert(
+        Consent(
+            workspace_id=contact.workspace_id,
+            contact=contact,
+            given_at=given_at,
+            notice_version=notice_version.strip(),
+            channel=channel,
+            recorded_by=actor,
+            recorded_at=now,
+        )
+    )
+    audit(
+        workspace=contact.workspace,
+        actor=actor,
+        action="contact.consent",
+        target=f"contact:{contact.id}",
+        now=now,
+        data={"given_at": given_at.isoformat(), "notice_version": consent.notice_version, "channel": str(channel)},
+    )
+    return consent

@@ -68,3 +68,33 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConsentChannel(models.TextChoices):
+    """How a contact authorised the processing of their personal data (Ley 1581 de 2012)."""
+
+    PORTAL = "portal", _("Portal")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone call")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    WRITTEN = "written", _("Signed document")
+
+
+class Consent(models.Model):
+    """A contact's authorisation to process their personal data: when, which notice version, by which channel.
+
+    Append-only in practice: a new authorisation is a new row; the newest is the one in force.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    given_at = models.DateTimeField(_("date of the authorisation"))
+    notice_version = models.CharField(_("version of the privacy notice"), max_length=40)
+    channel = models.CharField(_("channel"), max_length=20, choices=ConsentChannel.choices)
+    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["contact", "given_at"], name="consent_contact_given"),
+        ]

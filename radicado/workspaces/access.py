@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.http import Http404
 
-from radicado.workspaces.models import CUSTOMER_ROLES, STAFF_ROLES, Membership, Role, User, Workspace
+from radicado.workspaces.models import CUSTOMER_ROLES, STAFF_ROLES, ApiToken, Membership, Role, User, Workspace
 
 
 class WorkspaceNotFound(Http404):
@@ -76,3 +77,21 @@ def memberships_of(*, user: User) -> list[Membership]:
     return list(
         Membership.objects.filter(user=user, is_active=True).select_related("workspace").order_by("workspace__name")
     )
+
+
+def tokens_visible_to(*, actor: Actor) -> QuerySet[ApiToken]:
+    """The workspace's API tokens an actor may list and revoke: admins all, other staff their own."""
+    qs = ApiToken.objects.filter(workspace_id=actor.workspace.id).select_related("user", "workspace")
+    if not actor.is_admin:
+        if actor.user is None:
+            return qs.none()
+        qs = qs.filter(user_id=actor.user.pk)
+    return qs.order_by("-created_at", "-id")
+
+
+def access_token(*, actor: Actor, token_id: int) -> ApiToken:
+    """One token the actor may revoke; 404 otherwise (another workspace, someone else's)."""
+    token = tokens_visible_to(actor=actor).filter(id=token_id).first()
+    if token is None:
+        raise Http404
+    return token

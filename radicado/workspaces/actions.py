@@ -8,8 +8,11 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from radicado.action import acting, action, insert
+from radicado.errors import NotPermitted
 from radicado.workspaces.models import (
     ApiToken,
     AuditEntry,
@@ -103,26 +106,58 @@ def _hash(secret: str) -> str:
 
 @action
 def issue_api_token(
-    *, workspace: Workspace, user: User, name: str, now: dt.datetime, actor: User | None = None
+    *,
+    workspace: Workspace,
+    user: User,
+    name: str,
+    now: dt.datetime,
+    actor: User | None = None,
+    lifetime: dt.timedelta | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; return it and its full value, which is shown this once only."""
+    """Create a token for ``user``; return it and its full value, which is shown this once only.
+
+    A token is issued only to its own user (ADR 0016): ``actor``, when given, must be ``user``, so that
+    nobody (not even an admin) acts through the API as someone else. It expires after ``lifetime``
+    (default ``API_TOKEN_LIFETIME_DAYS``; no expiry when that is 0).
+    """
+    if actor is not None and actor.pk != user.pk:
+        raise NotPermitted(_("A token is issued only to its own user."))
+    if lifetime is None and settings.API_TOKEN_LIFETIME_DAYS > 0:
+        lifetime = dt.timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
+    expires_at = now + lifetime if lifetime is not None else None
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        workspace=workspace, user=user, name=name, prefix=prefix, secret_hash=_hash(secret), created_at=now
+    token = insert(
+        ApiToken(
+            workspace=workspace,
+            user=user,
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash(secret),
+            created_at=now,
+            expires_at=expires_at,
+        )
     )
-    audit(workspace=workspace, actor=actor or user, action="token.issued", target=prefix, now=now)
+    audit(
+        workspace=workspace,
+        actor=user,
+        action="token.issued",
+        target=prefix,
+        now=now,
+        data={"name": name, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
     return token, f"rad_{prefix}_{secret}"
 
 
 def verify_api_token(*, raw: str, now: dt.datetime) -> ApiToken | None:
-    """Return the live token for a presented value, or None; constant-time compare."""
+    """Return the live token for a presented value, or None (unknown, revoked, expired); constant-time compare."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != "rad":
         return None
     token = (
         ApiToken.objects.select_related("workspace", "user")
         .filter(prefix=parts[1], revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if token is None or not secrets.compare_digest(token.secret_hash, _hash(parts[2])):
@@ -139,9 +174,20 @@ def _touch_token(*, token_id: int, now: dt.datetime) -> None:
 
 
 @action
-def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -> None:
-    ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now)
-    audit(workspace=token.workspace, actor=actor, action="token.revoked", target=token.prefix, now=now)
+def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -> bool:
+    """Revoke a token (once); audited. Whether it was live until now."""
+    changed = ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=now)
+    if changed:
+        token.revoked_at = now
+        audit(
+            workspace=token.workspace,
+            actor=actor,
+            action="token.revoked",
+            target=token.prefix,
+            now=now,
+            data={"name": token.name, "user": token.user.email},
+        )
+    return bool(changed)
 
 
 def throttle_keys(*, email: str, address: str) -> list[str]:

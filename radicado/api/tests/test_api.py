@@ -70,12 +70,14 @@ def test_wrong_password_or_foreign_workspace_gets_no_token(cast: Cast) -> None:
     assert Api("rad_deadbeef_nope").get("/tickets").status_code == 401
 
 
-def test_only_admins_issue_tokens_for_others(cast: Cast, api: Any) -> None:
+def test_a_token_is_issued_only_to_its_own_user(cast: Cast, api: Any) -> None:
     assert api("bob").post("/auth/tokens", {"user_email": "sam@example.com"}).status_code == 403
-    issued = api("alice").post("/auth/tokens", {"user_email": "sam@example.com", "name": "integración"})
+    assert api("alice").post("/auth/tokens", {"user_email": "sam@example.com"}).status_code == 403
+    assert api("alice").post("/auth/tokens", {"user_email": "frank@example.com"}).status_code == 403
+    issued = api("bob").post("/auth/tokens", {"name": "integración"})
     assert issued.status_code == 201
+    assert ApiToken.objects.get(prefix=issued.json()["prefix"]).user == cast.users["bob"]
     assert Api(issued.json()["token"]).get("/tickets").status_code == 200
-    assert api("alice").post("/auth/tokens", {"user_email": "frank@example.com"}).status_code == 404
 
 
 @pytest.mark.parametrize(("who", "visible"), [("carol", {1}), ("dave", {1, 2}), ("erin", {3}), ("bob", {1, 2, 3})])
