@@ -135,22 +135,32 @@ def main() -> None:
     r = page("api_list limit=25", "get", "/api/v1/tickets?limit=25", **bearer)
     page("api_list limit=50", "get", "/api/v1/tickets?limit=50", **bearer)
     page("api_list cursor page (25)", "get", f"/api/v1/tickets?limit=25&cursor={r.json()['next_cursor']}", **bearer)
-    page(
-        "api_create",
-        "post",
-        "/api/v1/tickets",
-        content_type="application/json",
-        data={
-            "type": "incidente",
-            "subject": "Conteo de consultas",
-            "description": "Creado por count_queries.py",
-            "requester_id": load["sample_contact_ids"][0],
-            "priority": "normal",
-            "channel": "phone",
-        },
-        **bearer,
-    )
-    out = {"db": connection.vendor, "pages": pages}
+    create_shapes: list[dict[str, Any]] = []
+    for name, contact in (
+        ("api_create", load["sample_contact_ids"][0]),
+        ("api_create (2nd)", load["sample_contact_ids"][1]),
+    ):
+        counter = Counting()
+        with connection.execute_wrapper(counter):
+            page(
+                name,
+                "post",
+                "/api/v1/tickets",
+                content_type="application/json",
+                data={
+                    "type": "incidente",
+                    "subject": "Conteo de consultas",
+                    "description": "Creado por count_queries.py",
+                    "requester_id": contact,
+                    "priority": "normal",
+                    "channel": "phone",
+                },
+                **bearer,
+            )
+        if name == "api_create (2nd)":
+            # Every statement of a steady-state create, in order of first appearance, with its count.
+            create_shapes = [{"times": n, "sql": s[:300]} for s, n in counter.shapes.items()]
+    out = {"db": connection.vendor, "pages": pages, "api_create_statements": create_shapes}
     print(json.dumps(out, indent=1, ensure_ascii=False))
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -6,8 +6,13 @@ instead of going through ``radicado.tickets.actions`` one ticket at a time
 (100,000 tickets through the actions would take many minutes). The rows are
 what the actions would have written for the same history:
 
-* the workspace, its ticket setup (``install_ticket_setup`` with
-  profiles/default.json), the agents (``ensure_user`` / ``add_member``) and the
+* the workspace, its setup from profiles/default.json (``--setup full``, the
+  default: ``install_profile``, i.e. the ticket setup, the ANS calendars,
+  policies and tiers and the default notification rules, as a new workspace
+  gets them; ``--setup tickets``: ``install_ticket_setup`` only, as the runs
+  before issue 11, so that API create started no clocks), a support mailbox
+  (``soporte@example.com``, no IMAP; ``--no-mailbox`` leaves it out, and then
+  the e-mail rules are dropped and API create queues no notice), the agents (``ensure_user`` / ``add_member``) and the
   audit entries of customers, contacts and members;
 * every ticket has ``category`` = its state's category, ``priority_rank`` = its
   priority's rank, ``customer`` = its requester's customer, numbers 1..N in
@@ -52,6 +57,7 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from radicado.channels.models import Mailbox  # noqa: E402
 from radicado.customers.models import Contact, Customer  # noqa: E402
 from radicado.tickets.models import (  # noqa: E402
     PUBLIC_EVENT_KINDS,
@@ -66,6 +72,7 @@ from radicado.tickets.models import (  # noqa: E402
     TicketType,
     WorkflowState,
 )
+from radicado.tickets.profiles import install_profile  # noqa: E402
 from radicado.tickets.workflows import install_ticket_setup  # noqa: E402
 from radicado.workspaces.actions import add_member, create_workspace, ensure_user  # noqa: E402
 from radicado.workspaces.models import AuditEntry, Level, Membership, Role, User  # noqa: E402
@@ -274,6 +281,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--sample", type=int, default=200, help="tickets with messages for the ticket view")
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--no-mailbox",
+        action="store_true",
+        help="no support mailbox: e-mail notification rules are then dropped (runs before issue 11)",
+    )
+    ap.add_argument(
+        "--setup",
+        choices=("full", "tickets"),
+        default="full",
+        help="full: the whole profile (ticket setup, ANS, notification rules); tickets: the ticket setup only",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     if Ticket.objects.exists():
@@ -287,7 +305,14 @@ def main() -> None:
             slug=WORKSPACE, name="Soporte TI", ticket_prefix="SOP", timezone="America/Bogota", now=start
         )
         profile = json.loads((ROOT / "profiles" / "default.json").read_text(encoding="utf-8"))
-        install_ticket_setup(workspace=ws, spec=profile, now=start)
+        if args.setup == "full":
+            install_profile(workspace=ws, profile=profile, now=start)
+        if not args.no_mailbox:
+            # The support address notices go from; without it the e-mail rules are dropped and API
+            # create would render and queue no registration notice. No IMAP: nothing is polled.
+            Mailbox.objects.create(workspace=ws, address="soporte@example.com", display_name="Soporte TI")
+        else:
+            install_ticket_setup(workspace=ws, spec=profile, now=start)
         agents: list[Membership] = []
         for email, name in (("agente1@example.com", "Ana Pérez"), ("agente2@example.com", "Luis Gómez")):
             user = ensure_user(email=email, name=name, password=AGENT_PASSWORD)
@@ -424,6 +449,8 @@ def main() -> None:
     summary = {
         "db": connection.vendor,
         "workspace": WORKSPACE,
+        "setup": args.setup,
+        "mailbox": not args.no_mailbox,
         "tickets": counts["tickets"],
         "replies": counts["replies"],
         "notes": counts["notes"],

@@ -17,7 +17,12 @@
 # It measures a snapshot of the work tree (tracked and untracked files, copied to
 # $WORK/src when it starts; SNAPSHOT=0 runs in place), so that edits made while it
 # runs cannot change what is measured half-way. The commit and whether the tree had
-# uncommitted changes go into results/env.json.
+# uncommitted changes go into results/env.json. SRC_TREE=/path measures another copy of
+# the code instead (e.g. a detached worktree of an older commit), with this checkout's
+# harness (benchmarks/web copied over a snapshot of that tree) and virtual environment.
+# ONLY=api_create,queue_rows runs only the named scenarios (all concurrencies of each).
+# PROFILE=1 also profiles API create in-process against the loaded database
+# (profile_create.py: SQL vs Python time per create, cProfile) before stopping it.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +37,8 @@ WARMUP_BUDGET=${WARMUP_BUDGET:-60}
 WORKERS=${WORKERS:-2}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PEER=${PEER:-$ROOT/../shared/peers/django-helpdesk/results}   # checked-in anchor, for the report
+SETUP=${SETUP:-full}              # load.py --setup: full (ticket setup + ANS + notification rules) or tickets
+ONLY=${ONLY:-}                    # e.g. api_create,queue_rows: only these scenarios (bench.py --only; all by default)
 QUIET_LOAD=${QUIET_LOAD:-}        # e.g. 1.0: before measuring, wait until the 1-minute load average
 QUIET_WAIT=${QUIET_WAIT:-300}     # is below it (for at most QUIET_WAIT seconds), on a shared machine
 
@@ -60,7 +67,17 @@ PY=$VENV/bin/python   # the same interpreter, called directly so that PIDs are g
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$( (git status --porcelain --untracked-files=no 2> /dev/null || true) | wc -l)
 SRC=$ROOT
-if [ "${SNAPSHOT:-1}" = 1 ] && git rev-parse --git-dir > /dev/null 2>&1; then
+if [ -n "${SRC_TREE:-}" ]; then   # another copy of the code (e.g. an older commit's worktree), measured by this harness
+  TREE=$(cd "$SRC_TREE" && pwd)
+  COMMIT="$(git -C "$TREE" rev-parse --short HEAD 2>/dev/null || echo '?') (tree $TREE, harness of $COMMIT)"
+  DIRTY=$( (git -C "$TREE" status --porcelain --untracked-files=no 2> /dev/null || true) | wc -l)
+  SRC=$WORK/src
+  mkdir -p "$SRC"
+  (cd "$TREE" && git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf - 2> /dev/null) | tar -xf - -C "$SRC"
+  rm -rf "$SRC/benchmarks/web"; mkdir -p "$SRC/benchmarks/web"
+  cp "$HERE"/*.py "$HERE/run.sh" "$SRC/benchmarks/web/"
+elif [ "${SNAPSHOT:-1}" = 1 ] && git rev-parse --git-dir > /dev/null 2>&1; then
   SRC=$WORK/src
   mkdir -p "$SRC"
   git ls-files -z --cached --others --exclude-standard \
@@ -127,7 +144,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 pg = subprocess.run(["$PGBIN/postgres", "--version"], capture_output=True, text=True).stdout.strip()
 print(json.dumps({"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": pg,
                   "cpu": cpu, "cores": os.cpu_count(), "commit": "$COMMIT",
-                  "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "tickets": $TICKETS,
+                  "uncommitted_files": $DIRTY, "snapshot": "$SRC" != "$ROOT", "tickets": $TICKETS, "setup": "$SETUP", "only": "$ONLY",
                   "n": $N, "warmup": $WARMUP, "workers": $WORKERS,
                   "packages": {p: version(p) for p in pkgs}}))
 PYEOF
@@ -143,7 +160,7 @@ for DB in $DBS; do
   "$PY" -m django migrate -v0
 
   log "[$DB] loading $TICKETS tickets"
-  "$PY" "$HERE/load.py" --tickets "$TICKETS" --out "$RES/load_$DB.json" | cut -c1-600
+  "$PY" "$HERE/load.py" --tickets "$TICKETS" --setup "$SETUP" --out "$RES/load_$DB.json" | cut -c1-600
 
   log "[$DB] gunicorn, $WORKERS sync workers on 127.0.0.1:$HTTP_PORT"
   "$PY" -m gunicorn config.wsgi:application -w "$WORKERS" -k sync -b "127.0.0.1:$HTTP_PORT" \
@@ -160,12 +177,18 @@ for DB in $DBS; do
   wait_quiet
   "$PY" "$HERE/bench.py" --base "http://127.0.0.1:$HTTP_PORT" --load-json "$RES/load_$DB.json" \
     --out "$RES/bench_$DB.json" --n "$N" --warmup "$WARMUP" --budget "$BUDGET" \
-    --warmup-budget "$WARMUP_BUDGET"
+    --warmup-budget "$WARMUP_BUDGET" --only "$ONLY"
   gunicorn_stop
 
   log "[$DB] SQL queries per request"
   "$PY" "$HERE/count_queries.py" --load-json "$RES/load_$DB.json" --out "$RES/queries_$DB.json" \
     --explain "$RES/explain_$DB.txt" > "$LOGS/queries_$DB.log"
+
+  if [ -n "${PROFILE:-}" ]; then
+    log "[$DB] profile of API create (in-process)"
+    "$PY" "$HERE/profile_create.py" --load-json "$RES/load_$DB.json" --out "$RES/profile_create_$DB.md" \
+      --pstats "$RES/profile_create_$DB.pstats" | tee "$LOGS/profile_$DB.log"
+  fi
 
   if [ "$DB" = postgres ]; then pg_stop; fi
 done
