@@ -6,6 +6,7 @@ or the actor's workspace, and runs a fixed number of queries whatever the size.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -22,6 +23,9 @@ from radicado.tickets.models import (
 )
 from radicado.workspaces.access import Actor
 from radicado.workspaces.models import Membership, Team
+
+# A ticket number in a search: ASCII digits that fit the column (int() also reads "١٢"; "²".isdigit()).
+_TICKET_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def filter_tickets(qs: QuerySet[Ticket], f: QueueFilter) -> QuerySet[Ticket]:
         term = f.q.strip()
         number = term.rsplit("-", 1)[-1].lstrip("#")
         cond = Q(subject__icontains=term)
-        if number.isdigit():
+        if _TICKET_NUMBER.fullmatch(number):  # ASCII digits only ("²".isdigit()), never past the column
             cond |= Q(number=int(number))
         qs = qs.filter(cond)
     return qs

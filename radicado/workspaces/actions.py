@@ -191,9 +191,12 @@ def revoke_api_token(*, token: ApiToken, actor: User | None, now: dt.datetime) -
 
 
 def throttle_keys(*, email: str, address: str) -> list[str]:
-    """The failure keys of one attempt: the account from this address, the account, the address."""
-    email = email.strip().lower()
-    return [f"pair:{email}|{address}", f"acct:{email}", f"addr:{address}"]
+    """The failure keys of one attempt: the account from this address, the account, the address.
+
+    The account's part is a digest: an e-mail may have 254 characters, the column has 200.
+    """
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return [f"pair:{_trust_key(email, address)}", f"acct:{account}", f"addr:{address}"]
 
 
 def _trust_key(email: str, address: str) -> str:

@@ -130,3 +130,16 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_its_header(cast: C
         login_from(proxy, "carol@example.com", "wrong", HTTP_X_FORWARDED_FOR="192.0.2.44, 198.51.100.9")
     assert login_from(proxy, "carol@example.com", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 429
     assert login_from(proxy, "carol@example.com", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.44").status_code == 302
+
+
+def test_the_longest_e_mail_fails_to_sign_in_as_a_user_error_from_an_ipv6_address(cast: Cast) -> None:
+    """On 2d7fd2e, the failure's throttle key (e-mail and address) overflowed its column: a 500 on PostgreSQL."""
+    email = "a" * 248 + "@ex.co"  # 254 characters, the most the forms and the API accept
+    address = "2001:db8:85a3:1234:5678:8a2e:370:7334"
+    assert Client(REMOTE_ADDR=address).post("/entrar/", {"email": email, "password": "x"}).status_code == 400
+    answer = Client(REMOTE_ADDR=address).post(
+        "/api/v1/auth/token",
+        {"email": email, "password": "x", "workspace": "andes"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
