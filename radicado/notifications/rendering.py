@@ -2,7 +2,10 @@
 
 Admins edit these templates, so the engine is closed: no loaders (``{% include %}``
 finds nothing), no extra tag libraries, and a context of plain strings and dicts of
-strings — never a model, so no template can walk into the database.
+strings — never a model, so no template can walk into the database. Nor can a template
+make a message without end: only the tags and filters below exist (no loops, no padding
+to a width, no generated text), a template's text is at most ``MAX_SOURCE_CHARS`` and what
+it renders is cut at ``MAX_RENDERED_CHARS`` (issue 19: a 20 MB preview came from one line).
 """
 
 from __future__ import annotations
@@ -11,12 +14,33 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template import Context, Engine, Library, Template, TemplateSyntaxError, defaultfilters, defaulttags
 from django.utils.translation import gettext as _
 
 from radicado.errors import UserError
 
+MAX_SOURCE_CHARS = 10_000
+MAX_RENDERED_CHARS = 50_000
+ALLOWED_TAGS = ("if", "with", "firstof", "comment", "spaceless", "verbatim", "templatetag")
+ALLOWED_FILTERS = (
+    "default", "default_if_none", "upper", "lower", "title", "capfirst", "truncatechars", "truncatewords",
+    "linebreaksbr", "striptags", "length", "first", "last", "yesno", "cut", "slice", "wordcount", "add",
+    "safe", "escape", "urlencode", "date", "time", "pluralize",
+)  # fmt: skip
+
+
+def _closed_library() -> Library:
+    """Django's own tags and filters, those that cannot multiply their input (no for, lorem, ljust, center…)."""
+    library = Library()
+    for name in ALLOWED_TAGS:
+        library.tags[name] = defaulttags.register.tags[name]
+    for name in ALLOWED_FILTERS:
+        library.filters[name] = defaultfilters.register.filters[name]
+    return library
+
+
 ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=False, string_if_invalid="")
+ENGINE.template_builtins = [_closed_library()]
 
 # The variables a template may use, with a sample value for previews and checks.
 SAMPLE_CONTEXT: dict[str, Any] = {
@@ -53,7 +77,10 @@ class TemplateInvalid(UserError):
 
 
 def check(source: str) -> None:
-    """Raise TemplateInvalid if ``source`` does not compile or render on the sample context."""
+    """Raise TemplateInvalid if ``source`` is too long, or does not compile or render on the sample context
+    within ``MAX_RENDERED_CHARS``."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateInvalid(_("The template is too long (at most %(max)d characters).") % {"max": MAX_SOURCE_CHARS})
     try:
         text = ENGINE.from_string(source).render(Context(SAMPLE_CONTEXT, autoescape=False))
     except TemplateSyntaxError as exc:
@@ -62,6 +89,10 @@ def check(source: str) -> None:
         raise TemplateInvalid(_("The template cannot be shown: %(error)s") % {"error": exc}) from exc
     if "{{" in text or "{%" in text:
         raise TemplateInvalid(_("The template has a {{ or {% that is never closed."))
+    if len(text) > MAX_RENDERED_CHARS:
+        raise TemplateInvalid(
+            _("The message would be too long (at most %(max)d characters).") % {"max": MAX_RENDERED_CHARS}
+        )
 
 
 @functools.lru_cache(maxsize=512)
@@ -71,5 +102,7 @@ def _compiled(source: str) -> Template:
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render ``source`` with ``context`` (plain text: nothing is HTML-escaped)."""
-    return _compiled(source).render(Context(dict(context), autoescape=False)).strip()
+    """Render ``source`` with ``context`` (plain text: nothing is HTML-escaped), cut at ``MAX_RENDERED_CHARS``
+    (a reply quoted in full can be long; a notification is never refused for it)."""
+    text = _compiled(source).render(Context(dict(context), autoescape=False)).strip()
+    return text if len(text) <= MAX_RENDERED_CHARS else text[: MAX_RENDERED_CHARS - 1] + "…"

@@ -92,3 +92,37 @@ def test_rule_changes_need_the_csrf_token(cast: Cast) -> None:
     rule = NotificationRule.objects.filter(workspace=cast.ws_a).first()
     assert rule is not None
     assert client.post(f"{URL}{rule.id}/eliminar/").status_code == 403
+
+
+# --- no message without end (issue 19, item 4): each of these made a huge preview or save on a81b1ff ---------
+
+
+def _preview(cast: Cast, body: str) -> tuple[int, str]:
+    rule = NotificationRule.objects.get(workspace=cast.ws_a, event="reply.agent", channel="email")
+    response = cast.client("alice").post(
+        f"{URL}{rule.id}/",
+        {"event": rule.event, "audience": "requester", "channel": "email", "body_es": body, "preview": "1"},
+    )
+    return response.status_code, response.content.decode()
+
+
+def test_templates_that_multiply_their_output_are_refused_before_anything_renders(cast: Cast) -> None:
+    for body in (
+        '{{ ticket.subject|ljust:"20000000" }}',  # padding to a width: the 20 MB preview
+        '{{ ticket.subject|center:"20000000" }}',
+        "{% lorem 99999 w %}",  # generated text
+        "{% for a in ticket.subject %}{% for b in ticket.subject %}{{ ticket.subject }}{% endfor %}{% endfor %}",
+        "x" * 10_001,  # the template's own length
+    ):
+        status, page = _preview(cast, body)
+        refused = ("La plantilla tiene un error", "La plantilla es demasiado larga")
+        assert status < 500 and any(reason in page for reason in refused), body[:40]
+        assert len(page) < 200_000
+
+
+def test_a_rendered_message_is_cut_at_its_limit_and_still_sent() -> None:
+    from radicado.notifications.rendering import MAX_RENDERED_CHARS, render
+
+    text = render("{{ reply.body }}", {"reply": {"body": "palabra " * 20_000}})
+    assert len(text) == MAX_RENDERED_CHARS and text.endswith("…")
+    assert render("Hola {{ requester.name|upper }}", {"requester": {"name": "Laura"}}) == "Hola LAURA"
